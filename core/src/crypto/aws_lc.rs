@@ -1,0 +1,60 @@
+//! The `aws-lc-rs` backend.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{
+    ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
+};
+use rsa::pkcs1::EncodeRsaPublicKey as _;
+use rsa::pkcs8::EncodePrivateKey as _;
+
+use crate::{Error, ErrorKind, KeyProblem};
+
+pub(crate) struct Signer {
+    pair: RsaKeyPair,
+    rng: SystemRandom,
+}
+
+impl Signer {
+    pub(crate) fn new(key: &rsa::PrivateKey) -> Result<Self, Error> {
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the private key"))?;
+        let pair = RsaKeyPair::from_pkcs8(der.as_bytes())
+            .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the private key"))?;
+        Ok(Self {
+            pair,
+            rng: SystemRandom::new(),
+        })
+    }
+}
+
+impl super::RsaSigner for Signer {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut out = vec![0; self.pair.public_modulus_len()];
+        self.pair
+            .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut out)
+            .map_err(|e| {
+                Error::verification(ErrorKind::Key, "RSA signing failed").with_source(e)
+            })?;
+        Ok(out)
+    }
+}
+
+pub(crate) struct Verifier(ParsedPublicKey);
+
+impl Verifier {
+    pub(crate) fn new(key: &rsa::PublicKey) -> Result<Self, Error> {
+        let der = key
+            .to_pkcs1_der()
+            .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the public key"))?;
+        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_bytes())
+            .map(Self)
+            .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the public key"))
+    }
+}
+
+impl super::RsaVerifier for Verifier {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.0.verify_sig(message, signature).is_ok()
+    }
+}

@@ -1,0 +1,465 @@
+//! The one error type of the SDK, with accessors for what a payment engineer needs to act on.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::StatusCode;
+
+/// What went wrong, broadly. Match on this to decide what to do; read the other accessors of
+/// [`Error`] for the details.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A request field holds a value WeChat Pay would reject; [`Error::field`] names it.
+    /// Nothing was signed or sent.
+    InvalidInput,
+    /// The SDK was configured wrongly (base URL, merchant id, empty key ring, ...).
+    Config,
+    /// Key or certificate material could not be used; [`Error::key_problem`] says why.
+    Key,
+    /// WeChat Pay answered with an error (any non-2xx status, or 202): see [`Error::status`],
+    /// [`Error::code`], [`Error::api_message`], [`Error::detail`], [`Error::request_id`].
+    Api,
+    /// A 2xx answer lacked a signature header: it must be treated as forged.
+    MissingSignature,
+    /// The signature headers were present but unusable (bad timestamp, bad base64, unknown
+    /// signature type).
+    MalformedSignature,
+    /// The answer carried WeChat Pay's deliberate `WECHATPAY/SIGNTEST/` probe signature, which
+    /// must never verify.
+    SignatureProbe,
+    /// The answer's timestamp is too far from the local clock.
+    TimestampSkew,
+    /// No trusted key has the serial the answer was signed with; [`Error::serial`] names it.
+    UnknownSerial,
+    /// The signature does not match the body: the answer was altered or signed by someone else.
+    SignatureMismatch,
+    /// The answer verified but its body is not what the operation expects.
+    InvalidResponse,
+    /// Sending or receiving failed below HTTP (DNS, connect, TLS, connection reset).
+    Transport,
+    /// A time limit was reached.
+    Timeout,
+    /// The response body was larger than the configured cap.
+    ResponseTooLarge,
+}
+
+/// Why a key, certificate or PEM file could not be used.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyProblem {
+    /// The input is not PEM at all.
+    NotPem,
+    /// A certificate was given where a private key was expected.
+    Certificate,
+    /// A public key was given where a private key was expected.
+    PublicKey,
+    /// A private key was given where a public key or certificate was expected.
+    PrivateKey,
+    /// The private key is encrypted with a passphrase; decrypt it first
+    /// (`openssl pkey -in key.pem -out plain.pem`).
+    Encrypted,
+    /// The key is not an RSA key (EC, Ed25519, DSA, ...).
+    NotRsa,
+    /// The RSA key is shorter than the 2048 bits WeChat Pay requires.
+    TooSmall {
+        /// The key's modulus size.
+        bits: usize,
+    },
+    /// The PEM label is none of the expected kinds.
+    UnexpectedLabel,
+    /// The structure inside the PEM is malformed.
+    Malformed,
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotPem => f.write_str("the input is not PEM"),
+            Self::Certificate => f.write_str("it is a certificate, not a private key"),
+            Self::PublicKey => f.write_str("it is a public key, not a private key"),
+            Self::PrivateKey => f.write_str("it is a private key, not a public key or certificate"),
+            Self::Encrypted => f.write_str("the private key is encrypted; decrypt it first"),
+            Self::NotRsa => f.write_str("it is not an RSA key"),
+            Self::TooSmall { bits } => {
+                write!(f, "the RSA key has {bits} bits; at least 2048 are required")
+            }
+            Self::UnexpectedLabel => f.write_str("the PEM label is not one this SDK reads"),
+            Self::Malformed => f.write_str("the DER structure inside the PEM is malformed"),
+        }
+    }
+}
+
+/// WeChat Pay's error body: `{"code": ..., "message": ..., "detail": ...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ApiBody {
+    code: Option<String>,
+    message: Option<String>,
+    detail: Option<String>,
+    excerpt: Option<String>,
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug)]
+struct Inner {
+    kind: ErrorKind,
+    what: Cow<'static, str>,
+    field: Option<&'static str>,
+    status: Option<StatusCode>,
+    api: Option<ApiBody>,
+    request_id: Option<String>,
+    serial: Option<String>,
+    key_problem: Option<KeyProblem>,
+    retryable: bool,
+    source: Option<Source>,
+}
+
+/// The error of every fallible call in the SDK.
+///
+/// It never holds secret material: no private key, no APIv3 key, no signature input.
+///
+/// ```
+/// use wechatpay_core::{Error, ErrorKind};
+///
+/// fn react(err: &Error) {
+///     match err.kind() {
+///         ErrorKind::Api if err.code() == Some("RESOURCE_NOT_EXISTS") => { /* not created yet */ }
+///         _ if err.is_retryable() => { /* back off and try again */ }
+///         _ => eprintln!("give up: {err} (Request-ID {:?})", err.request_id()),
+///     }
+/// }
+/// # react(&Error::config("example"));
+/// ```
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+impl Error {
+    fn new(kind: ErrorKind, what: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                what: what.into(),
+                field: None,
+                status: None,
+                api: None,
+                request_id: None,
+                serial: None,
+                key_problem: None,
+                retryable: false,
+                source: None,
+            }),
+        }
+    }
+
+    /// A request field that WeChat Pay would reject.
+    pub(crate) fn invalid_input(field: &'static str, what: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(ErrorKind::InvalidInput, what);
+        e.inner.field = Some(field);
+        e
+    }
+
+    /// A configuration mistake, described by `what`.
+    pub fn config(what: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Config, what)
+    }
+
+    pub(crate) fn key(problem: KeyProblem, context: &'static str) -> Self {
+        let mut e = Self::new(ErrorKind::Key, context);
+        e.inner.key_problem = Some(problem);
+        e
+    }
+
+    pub(crate) fn verification(kind: ErrorKind, what: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(kind, what)
+    }
+
+    pub(crate) fn unknown_serial(serial: &str) -> Self {
+        let mut e = Self::new(ErrorKind::UnknownSerial, "no trusted key has the serial");
+        e.inner.serial = Some(truncate(serial, 80));
+        e
+    }
+
+    pub(crate) fn invalid_response(what: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidResponse, what)
+    }
+
+    /// An error answer from WeChat Pay (non-2xx, or 202), built from its status and raw body.
+    ///
+    /// A JSON body gives `code`, `message` and `detail` (kept as raw JSON text); any other body
+    /// keeps a short excerpt so that a proxy's HTML error page is still recognisable.
+    pub fn api(status: StatusCode, body: &[u8], request_id: Option<&str>) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Wire<'a> {
+            code: Option<String>,
+            message: Option<String>,
+            #[serde(borrow)]
+            detail: Option<&'a serde_json::value::RawValue>,
+        }
+        let api = match serde_json::from_slice::<Wire<'_>>(body) {
+            Ok(w) if w.code.is_some() || w.message.is_some() => ApiBody {
+                code: w.code,
+                message: w.message,
+                detail: w.detail.map(|d| d.get().to_owned()),
+                excerpt: None,
+            },
+            _ => ApiBody {
+                excerpt: Some(excerpt(body)),
+                ..ApiBody::default()
+            },
+        };
+        let mut e = Self::new(ErrorKind::Api, "WeChat Pay answered with an error");
+        e.inner.status = Some(status);
+        e.inner.retryable = status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::ACCEPTED;
+        e.inner.api = Some(api);
+        e.inner.request_id = request_id.map(|r| truncate(r, 128));
+        e
+    }
+
+    /// A failure below HTTP (DNS, connect, TLS, connection reset), for transports.
+    pub fn transport(
+        what: impl Into<Cow<'static, str>>,
+        retryable: bool,
+        source: impl Into<Source>,
+    ) -> Self {
+        let mut e = Self::new(ErrorKind::Transport, what);
+        e.inner.retryable = retryable;
+        e.inner.source = Some(source.into());
+        e
+    }
+
+    /// A time limit was reached; `what` names which one. Timeouts are retryable.
+    pub fn timeout(what: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(ErrorKind::Timeout, what);
+        e.inner.retryable = true;
+        e
+    }
+
+    /// The response body exceeded `limit` bytes.
+    pub fn response_too_large(limit: usize) -> Self {
+        Self::new(
+            ErrorKind::ResponseTooLarge,
+            format!("the response body is larger than the {limit}-byte cap"),
+        )
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Attaches the HTTP status and `Request-ID` of the answer this error came from.
+    #[must_use]
+    pub fn with_response(mut self, status: StatusCode, request_id: Option<&str>) -> Self {
+        self.inner.status = Some(status);
+        if self.inner.request_id.is_none() {
+            self.inner.request_id = request_id.map(|r| truncate(r, 128));
+        }
+        self
+    }
+
+    /// What went wrong, broadly.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// Whether sending the same request again (signed afresh) can help: 5xx, 429, 202,
+    /// connection failures and timeouts. Never for other 4xx or for verification failures.
+    pub fn is_retryable(&self) -> bool {
+        self.inner.retryable
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.inner.status
+    }
+
+    /// WeChat Pay's error `code`, e.g. `PARAM_ERROR`.
+    pub fn code(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.code.as_deref()
+    }
+
+    /// WeChat Pay's error `message`.
+    pub fn api_message(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.message.as_deref()
+    }
+
+    /// WeChat Pay's error `detail`, as the raw JSON text it sent.
+    pub fn detail(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.detail.as_deref()
+    }
+
+    /// The start of a non-JSON error body (e.g. a proxy's HTML page), lossily decoded.
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.inner.api.as_ref()?.excerpt.as_deref()
+    }
+
+    /// The `Request-ID` header of the answer: what WeChat Pay support asks for.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// For [`ErrorKind::InvalidInput`]: the request field at fault (its JSON name).
+    pub fn field(&self) -> Option<&'static str> {
+        self.inner.field
+    }
+
+    /// For [`ErrorKind::UnknownSerial`]: the serial the answer named.
+    pub fn serial(&self) -> Option<&str> {
+        self.inner.serial.as_deref()
+    }
+
+    /// For [`ErrorKind::Key`]: why the key material was refused.
+    pub fn key_problem(&self) -> Option<KeyProblem> {
+        self.inner.key_problem
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        match i.kind {
+            ErrorKind::Api => {
+                write!(
+                    f,
+                    "WeChat Pay answered HTTP {}",
+                    i.status.map_or(0, |s| s.as_u16())
+                )?;
+                if let Some(api) = &i.api {
+                    if let Some(code) = &api.code {
+                        write!(f, " {code}")?;
+                    }
+                    if let Some(message) = &api.message {
+                        write!(f, ": {message}")?;
+                    }
+                    if let Some(excerpt) = &api.excerpt {
+                        write!(f, " with a non-JSON body: {excerpt:?}")?;
+                    }
+                }
+            }
+            ErrorKind::InvalidInput => {
+                write!(f, "invalid `{}`: {}", i.field.unwrap_or("?"), i.what)?;
+            }
+            ErrorKind::Key => {
+                write!(f, "{}: ", i.what)?;
+                match i.key_problem {
+                    Some(p) => write!(f, "{p}")?,
+                    None => f.write_str("unusable key")?,
+                }
+            }
+            ErrorKind::UnknownSerial => {
+                write!(f, "{} {:?}", i.what, i.serial.as_deref().unwrap_or(""))?;
+            }
+            _ => f.write_str(&i.what)?,
+        }
+        if i.kind != ErrorKind::Api
+            && let Some(status) = i.status
+        {
+            write!(f, " (HTTP {})", status.as_u16())?;
+        }
+        if let Some(id) = &i.request_id {
+            write!(f, " [Request-ID {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Up to 200 bytes of a body, lossily decoded, cut on a character boundary.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+    let text = text.trim();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_keeps_code_message_detail_and_request_id() {
+        let body = br#"{"code":"PARAM_ERROR","message":"bad amount","detail":{"field":"/amount","issue":"must be > 0"}}"#;
+        let e = Error::api(StatusCode::BAD_REQUEST, body, Some("REQ-1"));
+        assert_eq!(e.kind(), ErrorKind::Api);
+        assert_eq!(e.status(), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(e.code(), Some("PARAM_ERROR"));
+        assert_eq!(e.api_message(), Some("bad amount"));
+        assert_eq!(
+            e.detail(),
+            Some(r#"{"field":"/amount","issue":"must be > 0"}"#)
+        );
+        assert_eq!(e.request_id(), Some("REQ-1"));
+        assert!(!e.is_retryable());
+        assert_eq!(
+            e.to_string(),
+            "WeChat Pay answered HTTP 400 PARAM_ERROR: bad amount [Request-ID REQ-1]"
+        );
+    }
+
+    #[test]
+    fn html_502_keeps_status_and_excerpt_and_is_retryable() {
+        let body = b"<html><body>502 Bad Gateway</body></html>\n";
+        let e = Error::api(StatusCode::BAD_GATEWAY, body, None);
+        assert_eq!(e.code(), None);
+        assert!(
+            e.body_excerpt()
+                .is_some_and(|x| x.contains("502 Bad Gateway"))
+        );
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for (status, retry) in [
+            (500, true),
+            (503, true),
+            (429, true),
+            (202, true),
+            (400, false),
+            (401, false),
+            (403, false),
+            (404, false),
+        ] {
+            let s = StatusCode::from_u16(status).expect("valid status");
+            assert_eq!(Error::api(s, b"{}", None).is_retryable(), retry, "{status}");
+        }
+    }
+
+    #[test]
+    fn excerpt_is_bounded_and_cut_on_char_boundary() {
+        let body = "错".repeat(100);
+        let e = Error::api(StatusCode::BAD_GATEWAY, body.as_bytes(), None);
+        let x = e.body_excerpt().expect("excerpt");
+        assert!(x.len() <= 200 + 3);
+        assert!(x.starts_with("错错"));
+    }
+}

@@ -1,0 +1,371 @@
+//! RSA keys loaded from PEM: the merchant's private key and WeChat Pay's public keys.
+//!
+//! Loading does all the parsing and checking once; signing and verifying afterwards never
+//! touch PEM or DER again.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
+use rsa::pkcs8::der::Decode as _;
+use rsa::traits::PublicKeyParts as _;
+
+use crate::crypto::{self, Backend, RsaSigner, RsaVerifier};
+use crate::{Error, KeyProblem};
+
+/// The smallest RSA modulus WeChat Pay accepts.
+const MIN_BITS: usize = 2048;
+
+/// An RSA private key that signs with SHA256-RSA (PKCS#1 v1.5): the merchant's API key.
+///
+/// Its `Debug` output shows the size and backend only, never key material.
+///
+/// ```
+/// use wechatpay_core::{PrivateKey, ErrorKind, KeyProblem};
+/// let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/merchant_private_key.pem"))?;
+/// let key = PrivateKey::from_pem(&pem)?;
+/// assert_eq!(key.bits(), 2048);
+/// assert!(!format!("{key:?}").contains("MII"));
+///
+/// let cert = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/platform_certificate.pem"))?;
+/// let err = PrivateKey::from_pem(&cert).unwrap_err();
+/// assert_eq!(err.key_problem(), Some(KeyProblem::Certificate));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct PrivateKey {
+    signer: Arc<dyn RsaSigner>,
+    public: rsa::PublicKey,
+    bits: usize,
+    backend: Backend,
+}
+
+impl PrivateKey {
+    /// Loads a PKCS#8 (`BEGIN PRIVATE KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`) PEM key with the
+    /// default backend.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Key`], with a [`KeyProblem`] that says what the input was instead:
+    /// a certificate, a public key, an encrypted key, a non-RSA key, a key under 2048 bits, or
+    /// not PEM at all.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        Self::from_pem_with(pem, Backend::default())
+    }
+
+    /// Like [`PrivateKey::from_pem`], with a chosen backend.
+    ///
+    /// # Errors
+    /// As [`PrivateKey::from_pem`].
+    pub fn from_pem_with(pem: &str, backend: Backend) -> Result<Self, Error> {
+        const CTX: &str = "cannot use the private key";
+        if pem.contains("Proc-Type: 4,ENCRYPTED") {
+            return Err(Error::key(KeyProblem::Encrypted, CTX));
+        }
+        let (label, der) = decode_pem(pem, CTX)?;
+        let key = match label.as_str() {
+            "PRIVATE KEY" => {
+                let info = rsa::pkcs8::PrivateKeyInfoRef::from_der(&der)
+                    .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
+                if info.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+                    return Err(Error::key(KeyProblem::NotRsa, CTX));
+                }
+                rsa::PrivateKey::try_from(info)
+                    .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?
+            }
+            "RSA PRIVATE KEY" => rsa::PrivateKey::from_pkcs1_der(&der)
+                .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?,
+            other => return Err(Error::key(misplaced(other), CTX)),
+        };
+        let bits = check_size(key.n().bit_width() as usize, CTX)?;
+        let public = key.to_public_key();
+        let signer = crypto::signer(backend, key)?;
+        Ok(Self {
+            signer: Arc::from(signer),
+            public,
+            bits,
+            backend,
+        })
+    }
+
+    /// Signs `message` with SHA256-RSA (PKCS#1 v1.5) and returns the raw signature.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Key`] if the backend fails (it does not for a key that loaded).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.signer.sign(message)
+    }
+
+    /// Signs `message` and returns the signature in standard base64, as WeChat Pay sends it.
+    ///
+    /// # Errors
+    /// As [`PrivateKey::sign`].
+    pub fn sign_base64(&self, message: &[u8]) -> Result<String, Error> {
+        use base64::Engine as _;
+        Ok(base64::engine::general_purpose::STANDARD.encode(self.sign(message)?))
+    }
+
+    /// The matching public key, on the same backend.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Key`] if the backend refuses the key (it does not for a key that
+    /// loaded).
+    pub fn public_key(&self) -> Result<PublicKey, Error> {
+        PublicKey::from_rsa(self.public.clone(), self.backend)
+    }
+
+    /// The modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// The backend that signs with this key.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("bits", &self.bits)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An RSA public key that verifies SHA256-RSA (PKCS#1 v1.5) signatures: the WeChat Pay public
+/// key, a platform certificate's key, or (in the mock server) a merchant's key.
+///
+/// Cloning is cheap (the parsed key is shared).
+///
+/// ```
+/// use wechatpay_core::PublicKey;
+/// let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/wechatpay_public_key.pem"))?;
+/// let key = PublicKey::from_pem(&pem)?;
+/// assert!(!key.verify(b"message", &[0; 256]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct PublicKey {
+    verifier: Arc<dyn RsaVerifier>,
+    bits: usize,
+    backend: Backend,
+}
+
+impl PublicKey {
+    /// Loads an SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`) PEM public key with
+    /// the default backend.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Key`], with a [`KeyProblem`] saying what the input was instead.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        Self::from_pem_with(pem, Backend::default())
+    }
+
+    /// Like [`PublicKey::from_pem`], with a chosen backend.
+    ///
+    /// # Errors
+    /// As [`PublicKey::from_pem`].
+    pub fn from_pem_with(pem: &str, backend: Backend) -> Result<Self, Error> {
+        const CTX: &str = "cannot use the public key";
+        let (label, der) = decode_pem(pem, CTX)?;
+        let key = match label.as_str() {
+            "PUBLIC KEY" => public_from_spki(&der, CTX)?,
+            "RSA PUBLIC KEY" => rsa::PublicKey::from_pkcs1_der(&der)
+                .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?,
+            "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
+                return Err(Error::key(KeyProblem::PrivateKey, CTX));
+            }
+            "CERTIFICATE" => return Err(Error::key(KeyProblem::Certificate, CTX)),
+            other => return Err(Error::key(misplaced(other), CTX)),
+        };
+        Self::from_rsa(key, backend)
+    }
+
+    pub(crate) fn from_rsa(key: rsa::PublicKey, backend: Backend) -> Result<Self, Error> {
+        let bits = check_size(key.n().bit_width() as usize, "cannot use the public key")?;
+        let verifier = crypto::verifier(backend, key)?;
+        Ok(Self {
+            verifier: Arc::from(verifier),
+            bits,
+            backend,
+        })
+    }
+
+    /// Whether `signature` (raw bytes) is a valid SHA256-RSA signature of `message`.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier.verify(message, signature)
+    }
+
+    /// The modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// The backend that verifies with this key.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKey")
+            .field("bits", &self.bits)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An RSA public key from DER SubjectPublicKeyInfo, refusing other algorithms.
+pub(crate) fn public_from_spki(der: &[u8], ctx: &'static str) -> Result<rsa::PublicKey, Error> {
+    let info = rsa::pkcs8::SubjectPublicKeyInfoRef::from_der(der)
+        .map_err(|_| Error::key(KeyProblem::Malformed, ctx))?;
+    if info.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+        return Err(Error::key(KeyProblem::NotRsa, ctx));
+    }
+    rsa::PublicKey::try_from(info).map_err(|_| Error::key(KeyProblem::Malformed, ctx))
+}
+
+/// The first PEM block of `input` (text around it, such as OpenSSL's "Bag Attributes", is
+/// ignored): its label and DER contents.
+pub(crate) fn decode_pem(input: &str, ctx: &'static str) -> Result<(String, Vec<u8>), Error> {
+    const BEGIN: &str = "-----BEGIN ";
+    let start = input
+        .find(BEGIN)
+        .ok_or(Error::key(KeyProblem::NotPem, ctx))?;
+    let block = &input[start..];
+    let label_end = block[BEGIN.len()..]
+        .find("-----")
+        .ok_or(Error::key(KeyProblem::NotPem, ctx))?;
+    let label = &block[BEGIN.len()..BEGIN.len() + label_end];
+    let end_marker = format!("-----END {label}-----");
+    let end = block
+        .find(&end_marker)
+        .ok_or(Error::key(KeyProblem::NotPem, ctx))?;
+    let block = &block[..end + end_marker.len()];
+    let (label, der) = pem_rfc7468::decode_vec(block.trim().as_bytes())
+        .map_err(|_| Error::key(KeyProblem::Malformed, ctx))?;
+    Ok((label.to_owned(), der))
+}
+
+/// What a PEM label that is not the expected one says the input is.
+fn misplaced(label: &str) -> KeyProblem {
+    match label {
+        "CERTIFICATE" | "TRUSTED CERTIFICATE" | "X509 CERTIFICATE" => KeyProblem::Certificate,
+        "PUBLIC KEY" | "RSA PUBLIC KEY" => KeyProblem::PublicKey,
+        "ENCRYPTED PRIVATE KEY" => KeyProblem::Encrypted,
+        "EC PRIVATE KEY" | "DSA PRIVATE KEY" => KeyProblem::NotRsa,
+        _ => KeyProblem::UnexpectedLabel,
+    }
+}
+
+fn check_size(bits: usize, ctx: &'static str) -> Result<usize, Error> {
+    if bits < MIN_BITS {
+        Err(Error::key(KeyProblem::TooSmall { bits }, ctx))
+    } else {
+        Ok(bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn testdata(name: &str) -> String {
+        let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn problem(pem: &str) -> Option<KeyProblem> {
+        let err = PrivateKey::from_pem(pem).expect_err("must be refused");
+        assert_eq!(err.kind(), ErrorKind::Key);
+        err.key_problem()
+    }
+
+    #[test]
+    fn pkcs8_and_pkcs1_load_and_sign_identically() {
+        for &backend in Backend::all() {
+            let p8 = PrivateKey::from_pem_with(&testdata("merchant_private_key.pem"), backend)
+                .expect("pkcs8");
+            let p1 =
+                PrivateKey::from_pem_with(&testdata("merchant_private_key_pkcs1.pem"), backend)
+                    .expect("pkcs1");
+            assert_eq!(p8.bits(), 2048);
+            // PKCS#1 v1.5 signatures are deterministic: the same key gives the same bytes.
+            assert_eq!(
+                p8.sign(b"abc").expect("sign"),
+                p1.sign(b"abc").expect("sign")
+            );
+            let public = PublicKey::from_pem_with(&testdata("merchant_public_key.pem"), backend)
+                .expect("public");
+            assert!(public.verify(b"abc", &p8.sign(b"abc").expect("sign")));
+            assert!(!public.verify(b"abd", &p8.sign(b"abc").expect("sign")));
+        }
+    }
+
+    #[test]
+    fn wrong_files_say_what_they_are() {
+        assert_eq!(
+            problem(&testdata("platform_certificate.pem")),
+            Some(KeyProblem::Certificate)
+        );
+        assert_eq!(
+            problem(&testdata("merchant_public_key.pem")),
+            Some(KeyProblem::PublicKey)
+        );
+        assert_eq!(problem("hello, I am not a key"), Some(KeyProblem::NotPem));
+        assert_eq!(problem(""), Some(KeyProblem::NotPem));
+        assert_eq!(
+            problem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+            Some(KeyProblem::Malformed)
+        );
+        assert_eq!(
+            problem(
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n"
+            ),
+            Some(KeyProblem::Encrypted)
+        );
+        let legacy_encrypted = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        assert_eq!(problem(legacy_encrypted), Some(KeyProblem::Encrypted));
+    }
+
+    #[test]
+    fn non_rsa_and_small_keys_are_refused() {
+        // A P-256 key in PKCS#8 (`openssl genpkey -algorithm EC`).
+        let ec = include_str!("../testdata/ec_p256_test_key.pem");
+        assert_eq!(problem(ec), Some(KeyProblem::NotRsa));
+        assert_eq!(
+            problem("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n"),
+            Some(KeyProblem::NotRsa)
+        );
+        // A 1024-bit RSA key (`openssl genrsa 1024`).
+        let small = include_str!("../testdata/rsa1024_test_key.pem");
+        assert_eq!(problem(small), Some(KeyProblem::TooSmall { bits: 1024 }));
+    }
+
+    #[test]
+    fn text_around_the_block_is_ignored() {
+        let pem = format!(
+            "Bag Attributes\n    localKeyID: 01\n{}",
+            testdata("merchant_private_key.pem")
+        );
+        assert!(PrivateKey::from_pem(&pem).is_ok());
+    }
+
+    #[test]
+    fn public_key_loader_refuses_private_keys_and_certificates() {
+        let err = PublicKey::from_pem(&testdata("merchant_private_key.pem")).expect_err("refused");
+        assert_eq!(err.key_problem(), Some(KeyProblem::PrivateKey));
+        let err = PublicKey::from_pem(&testdata("platform_certificate.pem")).expect_err("refused");
+        assert_eq!(err.key_problem(), Some(KeyProblem::Certificate));
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let key = PrivateKey::from_pem(&testdata("merchant_private_key.pem")).expect("key");
+        let dbg = format!("{key:?}");
+        assert_eq!(dbg, "PrivateKey { bits: 2048, backend: RustCrypto, .. }");
+    }
+}
