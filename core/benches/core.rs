@@ -75,7 +75,7 @@ fn benches(c: &mut Criterion) {
     let message = signing::request_message(
         "POST",
         "/v3/ecommerce/profitsharing/after-sales-orders",
-        NOW,
+        &NOW.to_string(),
         "593BEC0C930BF1AFEB40B4A08C8FB242",
         create_body().as_bytes(),
     );

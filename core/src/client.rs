@@ -95,13 +95,13 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<Request<Vec<u8>>, Error> {
         let inner = &*self.inner;
-        let timestamp = inner.clock.now_unix();
+        let timestamp = inner.clock.now_unix().to_string();
         let nonce = inner.nonces.nonce()?;
-        let message = request_message(method.as_str(), path_and_query, timestamp, &nonce, &body);
+        let message = request_message(method.as_str(), path_and_query, &timestamp, &nonce, &body);
         let authorization = Authorization {
             mchid: inner.merchant.mchid().to_owned(),
             serial_no: inner.merchant.serial().to_owned(),
-            timestamp: timestamp.to_string(),
+            timestamp,
             nonce_str: nonce,
             signature: inner.merchant.private_key().sign_base64(&message)?,
         }

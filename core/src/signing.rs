@@ -12,13 +12,13 @@ pub const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 /// sent (empty for GET).
 ///
 /// ```
-/// let m = wechatpay_core::signing::request_message("GET", "/v3/x?a=1", 1554208461, "N", b"");
+/// let m = wechatpay_core::signing::request_message("GET", "/v3/x?a=1", "1554208461", "N", b"");
 /// assert_eq!(m, b"GET\n/v3/x?a=1\n1554208461\nN\n\n");
 /// ```
 pub fn request_message(
     method: &str,
     path_and_query: &str,
-    timestamp: i64,
+    timestamp: &str,
     nonce: &str,
     body: &[u8],
 ) -> Vec<u8> {
@@ -28,7 +28,7 @@ pub fn request_message(
     m.push(b'\n');
     m.extend_from_slice(path_and_query.as_bytes());
     m.push(b'\n');
-    m.extend_from_slice(timestamp.to_string().as_bytes());
+    m.extend_from_slice(timestamp.as_bytes());
     m.push(b'\n');
     m.extend_from_slice(nonce.as_bytes());
     m.push(b'\n');

@@ -1,0 +1,221 @@
+//! `wechatpay-mock-server`: a local WeChat Pay for programs in any language.
+//!
+//! Prints one JSON line when ready (`base_url`, merchant and key paths), logs to stderr, runs
+//! until SIGINT or SIGTERM and then exits 0. A bad flag or unreadable key file: one line on
+//! stderr and exit code 2.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use wechatpay_core::PublicKey;
+use wechatpay_mock_server::{MockBuilder, keys};
+
+/// A signature-true local WeChat Pay (after-sales profit sharing), for tests.
+#[derive(Parser, Debug)]
+#[command(name = "wechatpay-mock-server", version, about)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The merchant id the mock accepts (default: 1900000100).
+    #[arg(long)]
+    mchid: Option<String>,
+    /// The merchant's API certificate serial (default: random 40 hex digits).
+    #[arg(long)]
+    merchant_serial: Option<String>,
+    /// The merchant's public key (SPKI PEM). Absent: a key pair is generated and its private
+    /// key written to --keys-dir.
+    #[arg(long, value_name = "FILE")]
+    merchant_public_key: Option<PathBuf>,
+    /// The WeChat Pay public key id (default: PUB_KEY_ID_ and 34 random digits).
+    #[arg(long)]
+    wechatpay_public_key_id: Option<String>,
+    /// The WeChat Pay private key that signs answers (PEM). Absent: generated.
+    #[arg(long, value_name = "FILE")]
+    wechatpay_private_key: Option<PathBuf>,
+    /// Where generated keys are written (default: a new temporary directory).
+    #[arg(long, value_name = "DIR")]
+    keys_dir: Option<PathBuf>,
+    /// Log nothing per request.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// A failure to start: the message, and exit code 2.
+struct Fatal(String);
+
+fn read(path: &Path, what: &str) -> Result<String, Fatal> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Fatal(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, Fatal> {
+    let path = dir.join(name);
+    std::fs::write(&path, contents)
+        .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
+async fn run(cli: Cli) -> Result<(), Fatal> {
+    let keys_dir = match &cli.keys_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Fatal(format!("cannot create --keys-dir {}: {e}", dir.display())))?;
+            dir.clone()
+        }
+        None => tempfile::Builder::new()
+            .prefix("wechatpay-mock-")
+            .tempdir()
+            .map_err(|e| Fatal(format!("cannot create a temporary directory: {e}")))?
+            .keep(),
+    };
+
+    let mchid = cli
+        .mchid
+        .clone()
+        .unwrap_or_else(|| keys::TEST_MCHID.to_owned());
+    let merchant_serial = cli
+        .merchant_serial
+        .clone()
+        .unwrap_or_else(|| keys::random_hex(40));
+    let (merchant_public, merchant_private_path) = match &cli.merchant_public_key {
+        Some(path) => {
+            let pem = read(path, "--merchant-public-key")?;
+            let key = PublicKey::from_pem(&pem)
+                .map_err(|e| Fatal(format!("--merchant-public-key {}: {e}", path.display())))?;
+            (key, None)
+        }
+        None => {
+            let pair = keys::generate_key_pair().map_err(|e| Fatal(e.to_string()))?;
+            let path = write(&keys_dir, "merchant_private_key.pem", &pair.private_pem)?;
+            let key = PublicKey::from_pem(&pair.public_pem).map_err(|e| Fatal(e.to_string()))?;
+            (key, Some(path))
+        }
+    };
+
+    let wechatpay_id = cli
+        .wechatpay_public_key_id
+        .clone()
+        .unwrap_or_else(|| format!("PUB_KEY_ID_{}", keys::random_digits(34)));
+    let wechatpay_private = match &cli.wechatpay_private_key {
+        Some(path) => read(path, "--wechatpay-private-key")?,
+        None => {
+            keys::generate_key_pair()
+                .map_err(|e| Fatal(e.to_string()))?
+                .private_pem
+        }
+    };
+    let wechatpay_public_pem = public_pem_of(&wechatpay_private)
+        .map_err(|e| Fatal(format!("--wechatpay-private-key: {e}")))?;
+    let wechatpay_public_path =
+        write(&keys_dir, "wechatpay_public_key.pem", &wechatpay_public_pem)?;
+
+    let listener = std::net::TcpListener::bind(cli.listen)
+        .map_err(|e| Fatal(format!("cannot listen on {}: {e}", cli.listen)))?;
+    let mock = MockBuilder::new()
+        .without_test_merchant()
+        .merchant(&mchid, &merchant_serial, merchant_public)
+        .wechatpay_key(&wechatpay_id, &wechatpay_private)
+        .listener(listener)
+        .log_to_stderr(!cli.quiet)
+        .start()
+        .await
+        .map_err(|e| Fatal(e.to_string()))?;
+
+    let ready = serde_json::json!({
+        "base_url": mock.base_url(),
+        "mchid": mchid,
+        "merchant_serial": merchant_serial,
+        "merchant_private_key": merchant_private_path.map(|p| p.display().to_string()),
+        "wechatpay_public_key_id": wechatpay_id,
+        "wechatpay_public_key": wechatpay_public_path.display().to_string(),
+    });
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{ready}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Fatal(format!("stdout: {e}")))?;
+    drop(stdout);
+    eprintln!("wechatpay-mock-server: listening on {}", mock.base_url());
+
+    wait_for_signal().await;
+    eprintln!("wechatpay-mock-server: stopping");
+    drop(mock);
+    Ok(())
+}
+
+/// The SPKI PEM of a PEM private key.
+fn public_pem_of(private_pem: &str) -> Result<String, String> {
+    use rsa::pkcs1::DecodeRsaPrivateKey as _;
+    use rsa::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _, LineEnding};
+    // Loading through core first gives its precise error for a wrong file.
+    wechatpay_core::PrivateKey::from_pem(private_pem).map_err(|e| e.to_string())?;
+    let key = rsa::PrivateKey::from_pkcs8_pem(private_pem)
+        .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(private_pem))
+        .map_err(|_| "cannot read the private key".to_owned())?;
+    key.to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|_| "cannot encode the public key".to_owned())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            let text = e.to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "wechatpay-mock-server: {}",
+                line.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wechatpay-mock-server: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fatal(message)) => {
+            eprintln!("wechatpay-mock-server: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

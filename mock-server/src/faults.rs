@@ -1,0 +1,59 @@
+//! Faults a test can ask the mock to inject, and which requests they apply to.
+
+use std::time::Duration;
+
+/// Something going wrong on WeChat Pay's side, on demand.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// 500 `SYSTEM_ERROR`; the request is not processed.
+    SystemError,
+    /// 429 `FREQUENCY_LIMITED`, with `Retry-After: N` when given; not processed.
+    FrequencyLimited {
+        /// Seconds for the `Retry-After` header.
+        retry_after: Option<u64>,
+    },
+    /// 503 with an HTML body, as a proxy in front of WeChat Pay would answer; not processed.
+    ServiceUnavailableHtml,
+    /// The request is processed, then the answer is held back this long.
+    Delay(Duration),
+    /// The request is processed; the answer's signature is corrupted.
+    BrokenSignature,
+    /// The request is processed; the answer is validly signed but with a timestamp 10 minutes
+    /// in the past.
+    StaleTimestamp,
+    /// The request is processed; the answer names a serial no client trusts.
+    UnknownSerial,
+    /// The request is processed; the answer carries the `WECHATPAY/SIGNTEST/` probe.
+    SignatureProbe,
+    /// The request is processed; the 2xx answer carries no signature headers.
+    MissingSignature,
+}
+
+/// Which requests a fault applies to.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// Any request.
+    Any,
+    /// `POST /v3/ecommerce/profitsharing/after-sales-orders`.
+    CreateAfterSales,
+    /// `GET /v3/ecommerce/profitsharing/after-sales-orders`.
+    QueryAfterSales,
+    /// A path or method the mock does not serve.
+    Unknown,
+}
+
+impl Route {
+    pub(crate) fn covers(self, other: Self) -> bool {
+        self == Self::Any || self == other
+    }
+}
+
+/// A fault waiting for its requests.
+#[derive(Debug)]
+pub(crate) struct Armed {
+    pub(crate) route: Route,
+    pub(crate) fault: Fault,
+    pub(crate) remaining: usize,
+}

@@ -1,0 +1,96 @@
+//! The mock's key material: embedded test keys, and generation of fresh ones.
+
+use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use wechatpay_core::{Error, PrivateKey, PublicKey};
+
+/// The default merchant's id (the shared test vectors' merchant).
+pub const TEST_MCHID: &str = "1900000100";
+/// The default merchant's API certificate serial.
+pub const TEST_MERCHANT_SERIAL: &str = "3775B6A45ACD588826D15E583A95F5DD00000001";
+/// The default merchant's private key (PKCS#8 PEM). Test-only.
+pub const TEST_MERCHANT_PRIVATE_KEY: &str = include_str!("../keys/merchant_private_key.pem");
+/// The default merchant's public key (SPKI PEM).
+pub const TEST_MERCHANT_PUBLIC_KEY: &str = include_str!("../keys/merchant_public_key.pem");
+/// The default WeChat Pay public key id.
+pub const TEST_WECHATPAY_PUBLIC_KEY_ID: &str = "PUB_KEY_ID_0119000001002026112400000000000001";
+/// The default WeChat Pay private key (PKCS#8 PEM). Test-only.
+pub const TEST_WECHATPAY_PRIVATE_KEY: &str = include_str!("../keys/wechatpay_private_key.pem");
+/// The default WeChat Pay public key (SPKI PEM).
+pub const TEST_WECHATPAY_PUBLIC_KEY: &str = include_str!("../keys/wechatpay_public_key.pem");
+/// A test platform certificate (PEM).
+pub const TEST_PLATFORM_CERTIFICATE: &str = include_str!("../keys/platform_certificate.pem");
+/// The test platform certificate's private key (PKCS#8 PEM). Test-only.
+pub const TEST_PLATFORM_PRIVATE_KEY: &str = include_str!("../keys/platform_private_key.pem");
+
+/// A freshly generated RSA-2048 key pair, as PEM.
+pub struct GeneratedKeyPair {
+    /// PKCS#8 PEM private key.
+    pub private_pem: String,
+    /// SPKI PEM public key.
+    pub public_pem: String,
+}
+
+impl std::fmt::Debug for GeneratedKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GeneratedKeyPair").finish_non_exhaustive()
+    }
+}
+
+/// Generates an RSA-2048 key pair from the system random generator.
+///
+/// # Errors
+/// When the random generator or the encoder fails.
+pub fn generate_key_pair() -> Result<GeneratedKeyPair, Error> {
+    let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
+        .map_err(|_| Error::config("RSA key generation failed"))?;
+    let private_pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|_| Error::config("cannot encode the generated private key"))?
+        .to_string();
+    let public_pem = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|_| Error::config("cannot encode the generated public key"))?;
+    Ok(GeneratedKeyPair {
+        private_pem,
+        public_pem,
+    })
+}
+
+/// `n` random decimal digits.
+pub fn random_digits(n: usize) -> String {
+    random_from(b"0123456789", n)
+}
+
+/// `n` random uppercase hex digits.
+pub fn random_hex(n: usize) -> String {
+    random_from(b"0123456789ABCDEF", n)
+}
+
+/// `n` random letters and digits.
+pub(crate) fn random_alnum(n: usize) -> String {
+    random_from(
+        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        n,
+    )
+}
+
+fn random_from(alphabet: &[u8], n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    // Randomness only names things in the mock; a failure of the OS generator leaves zeros,
+    // which still gives well-formed (if predictable) ids.
+    let _ = getrandom::fill(&mut buf);
+    buf.iter()
+        .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
+        .collect()
+}
+
+/// The embedded test merchant's private key.
+pub(crate) fn test_merchant_key() -> Result<PrivateKey, Error> {
+    PrivateKey::from_pem(TEST_MERCHANT_PRIVATE_KEY)
+}
+
+/// The embedded test merchant's public key.
+pub(crate) fn test_merchant_public_key() -> Result<PublicKey, Error> {
+    PublicKey::from_pem(TEST_MERCHANT_PUBLIC_KEY)
+}

@@ -1,0 +1,492 @@
+//! A signature-true local WeChat Pay for tests, built on wiremock.
+//!
+//! It verifies the merchant's `Authorization` signature like WeChat Pay does, keeps
+//! after-sales orders, answers `PROCESSING` and then a final result, signs every 2xx answer with
+//! a WeChat Pay key pair, and injects faults on demand. Run it in-process from Rust tests, or as
+//! the standalone `wechatpay-mock-server` binary from any language.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechatpay_core::Error> {
+//! use wechatpay_mock_server::MockWechatPay;
+//! use wechatpay_core::{CreateAfterSalesOrder, Scene};
+//!
+//! let mock = MockWechatPay::start().await;
+//! let client = mock.client(); // a wechatpay_core::Client for the mock's test merchant
+//! let (request, _pending) = client.prepare(&CreateAfterSalesOrder::new(
+//!     "1900000109", "4208450740201411110007820472", 100, Scene::RefundTicket, "50000000382019052709732678859"))?;
+//! assert!(request.uri().to_string().starts_with(&mock.base_url()));
+//! # Ok(()) }
+//! ```
+
+mod after_sales;
+mod auth;
+mod faults;
+pub mod keys;
+mod reply;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wechatpay_core::{
+    AFTER_SALES_PATH, Client, ClientBuilder, Clock, Error, FailReason, KeyRing,
+    MerchantCredentials, PlatformCertificate, PrivateKey, PublicKey, SystemClock,
+};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub use faults::{Fault, Route};
+pub use state::{Outcome, StoredOrder};
+
+use reply::{Reply, Signer, fault_reply, render, request_id};
+use state::{Merchant, Processing, State};
+
+/// The default cap on request bodies: WeChat Pay's JSON requests are small.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// Which key signs the mock's answers.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignWith {
+    /// The WeChat Pay public key pair (`Wechatpay-Serial: PUB_KEY_ID_…`).
+    PublicKey,
+    /// The platform certificate's key (`Wechatpay-Serial:` the certificate serial).
+    PlatformCertificate,
+}
+
+/// Configures a [`MockWechatPay`]. Starts with the embedded test merchant and WeChat Pay keys
+/// (see [`keys`]).
+#[must_use = "call .start() to run the mock"]
+pub struct MockBuilder {
+    merchants: HashMap<String, Merchant>,
+    wechatpay_public_key_id: String,
+    wechatpay_private_key: String,
+    platform: Option<(String, String)>,
+    sign_with: SignWith,
+    clock: Arc<dyn Clock>,
+    processing: Processing,
+    listener: Option<std::net::TcpListener>,
+    max_body: usize,
+    log_to_stderr: bool,
+}
+
+impl Default for MockBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MockBuilder {
+    /// The defaults: the test merchant, the test WeChat Pay key, system clock, one
+    /// `PROCESSING` answer per order before its final result.
+    pub fn new() -> Self {
+        let mut merchants = HashMap::new();
+        if let Ok(public_key) = keys::test_merchant_public_key() {
+            merchants.insert(
+                keys::TEST_MCHID.to_owned(),
+                Merchant {
+                    serial: keys::TEST_MERCHANT_SERIAL.to_owned(),
+                    public_key,
+                },
+            );
+        }
+        Self {
+            merchants,
+            wechatpay_public_key_id: keys::TEST_WECHATPAY_PUBLIC_KEY_ID.to_owned(),
+            wechatpay_private_key: keys::TEST_WECHATPAY_PRIVATE_KEY.to_owned(),
+            platform: None,
+            sign_with: SignWith::PublicKey,
+            clock: Arc::new(SystemClock),
+            processing: Processing {
+                queries: 1,
+                seconds: 0,
+            },
+            listener: None,
+            max_body: DEFAULT_MAX_BODY,
+            log_to_stderr: false,
+        }
+    }
+
+    /// Forgets the test merchant (add others with [`MockBuilder::merchant`]).
+    pub fn without_test_merchant(mut self) -> Self {
+        self.merchants.remove(keys::TEST_MCHID);
+        self
+    }
+
+    /// Accepts requests from `mchid`, signed with the key of certificate `serial`.
+    pub fn merchant(mut self, mchid: &str, serial: &str, public_key: PublicKey) -> Self {
+        self.merchants.insert(
+            mchid.to_owned(),
+            Merchant {
+                serial: serial.to_owned(),
+                public_key,
+            },
+        );
+        self
+    }
+
+    /// The WeChat Pay public key pair: its id and the private key (PEM) that signs answers.
+    pub fn wechatpay_key(mut self, id: &str, private_key_pem: &str) -> Self {
+        self.wechatpay_public_key_id = id.to_owned();
+        self.wechatpay_private_key = private_key_pem.to_owned();
+        self
+    }
+
+    /// A platform certificate and its private key (PEM), for certificate mode.
+    pub fn platform_certificate(mut self, certificate_pem: &str, private_key_pem: &str) -> Self {
+        self.platform = Some((certificate_pem.to_owned(), private_key_pem.to_owned()));
+        self
+    }
+
+    /// Which key signs answers. Default: [`SignWith::PublicKey`].
+    pub fn sign_with(mut self, which: SignWith) -> Self {
+        self.sign_with = which;
+        self
+    }
+
+    /// The mock's clock (for request timestamps' skew and its own signatures). Put a
+    /// [`wechatpay_core::FixedClock`] here to run it ahead of or behind its clients.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A new order answers `PROCESSING` to its first `queries` queries and for `duration` after
+    /// creation (both must pass), then its final result. Default: 1 query, no duration.
+    pub fn processing(mut self, queries: u32, duration: Duration) -> Self {
+        self.processing = Processing {
+            queries,
+            seconds: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
+        };
+        self
+    }
+
+    /// Listens on this socket instead of a new one on `127.0.0.1:0`.
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listener = Some(listener);
+        self
+    }
+
+    /// The largest request body accepted (default [`DEFAULT_MAX_BODY`]).
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Logs one line per request to stderr.
+    pub fn log_to_stderr(mut self, on: bool) -> Self {
+        self.log_to_stderr = on;
+        self
+    }
+
+    /// Starts the mock.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::Key`] or [`wechatpay_core::ErrorKind::Config`] for unusable
+    /// keys or ids.
+    pub async fn start(self) -> Result<MockWechatPay, Error> {
+        let wechatpay_key = PrivateKey::from_pem(&self.wechatpay_private_key)?;
+        let wechatpay_public_key = wechatpay_key.public_key()?;
+        // Checks the id's form.
+        KeyRing::new().add_wechatpay_public_key(
+            &self.wechatpay_public_key_id,
+            wechatpay_public_key.clone(),
+        )?;
+        let public_key_signer = Signer {
+            serial: self.wechatpay_public_key_id.clone(),
+            key: wechatpay_key,
+        };
+        let (platform_certificate, platform_signer) = match &self.platform {
+            Some((cert, key)) => {
+                let cert = PlatformCertificate::from_pem(cert)?;
+                let signer = Signer {
+                    serial: cert.serial().to_owned(),
+                    key: PrivateKey::from_pem(key)?,
+                };
+                (Some(cert), Some(signer))
+            }
+            None => (None, None),
+        };
+        let signer = match (self.sign_with, &platform_signer) {
+            (SignWith::PublicKey, _) => public_key_signer.clone(),
+            (SignWith::PlatformCertificate, Some(s)) => s.clone(),
+            (SignWith::PlatformCertificate, None) => {
+                return Err(Error::config(
+                    "sign_with(PlatformCertificate) needs a platform certificate and its key",
+                ));
+            }
+        };
+        let state = Arc::new(State::new(
+            self.merchants,
+            signer,
+            self.clock,
+            self.processing,
+            self.max_body,
+            self.log_to_stderr,
+        ));
+        let server = match self.listener {
+            Some(l) => MockServer::builder().listener(l).start().await,
+            None => MockServer::start().await,
+        };
+        Mock::given(wiremock::matchers::any())
+            .respond_with(Responder {
+                state: Arc::clone(&state),
+            })
+            .named("wechatpay")
+            .mount(&server)
+            .await;
+        Ok(MockWechatPay {
+            server,
+            state,
+            wechatpay_public_key: (self.wechatpay_public_key_id, wechatpay_public_key),
+            platform_certificate,
+            public_key_signer,
+            platform_signer,
+        })
+    }
+}
+
+/// A running local WeChat Pay. Stops when dropped.
+pub struct MockWechatPay {
+    server: MockServer,
+    state: Arc<State>,
+    wechatpay_public_key: (String, PublicKey),
+    platform_certificate: Option<PlatformCertificate>,
+    public_key_signer: Signer,
+    platform_signer: Option<Signer>,
+}
+
+impl std::fmt::Debug for MockWechatPay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockWechatPay")
+            .field("base_url", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockWechatPay {
+    /// Starts a mock with the defaults of [`MockBuilder::new`].
+    pub async fn start() -> Self {
+        match MockBuilder::new().start().await {
+            Ok(m) => m,
+            // The embedded keys are constants of this crate: failing to load them is a bug.
+            Err(e) => unreachable!("the embedded test keys must load: {e}"),
+        }
+    }
+
+    /// A builder for a configured mock.
+    pub fn builder() -> MockBuilder {
+        MockBuilder::new()
+    }
+
+    /// Where the mock listens, e.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The socket address the mock listens on.
+    pub fn address(&self) -> std::net::SocketAddr {
+        *self.server.address()
+    }
+
+    /// The keys that verify the mock's answers (WeChat Pay public key, and the platform
+    /// certificate when configured): what a client should trust. A new ring on each call.
+    pub fn trusted_keys(&self) -> KeyRing {
+        let ring = KeyRing::new();
+        // The id was accepted by the same check when the mock started.
+        let _ = ring.add_wechatpay_public_key(
+            &self.wechatpay_public_key.0,
+            self.wechatpay_public_key.1.clone(),
+        );
+        if let Some(cert) = &self.platform_certificate {
+            ring.add_platform_certificate(cert.clone());
+        }
+        ring
+    }
+
+    /// The WeChat Pay public key id and key the mock signs with in public-key mode.
+    pub fn wechatpay_public_key(&self) -> (&str, &PublicKey) {
+        (&self.wechatpay_public_key.0, &self.wechatpay_public_key.1)
+    }
+
+    /// The platform certificate, when configured.
+    pub fn platform_certificate(&self) -> Option<&PlatformCertificate> {
+        self.platform_certificate.as_ref()
+    }
+
+    /// A client builder for `merchant`, pointed at the mock and trusting its keys.
+    pub fn client_builder(&self, merchant: MerchantCredentials) -> ClientBuilder {
+        Client::builder(merchant, self.trusted_keys()).base_url(self.base_url())
+    }
+
+    /// A ready client for the embedded test merchant.
+    pub fn client(&self) -> Client {
+        let merchant = keys::test_merchant_key().and_then(|k| {
+            MerchantCredentials::new(keys::TEST_MCHID, keys::TEST_MERCHANT_SERIAL, k)
+        });
+        match merchant.and_then(|m| self.client_builder(m).build()) {
+            Ok(c) => c,
+            Err(e) => unreachable!("the embedded test merchant must load: {e}"),
+        }
+    }
+
+    /// Accepts requests from another merchant, from now on.
+    pub fn add_merchant(&self, mchid: &str, serial: &str, public_key: PublicKey) {
+        self.state.add_merchant(
+            mchid.to_owned(),
+            Merchant {
+                serial: serial.to_owned(),
+                public_key,
+            },
+        );
+    }
+
+    /// Switches the key that signs answers.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::Config`] when asked for a platform certificate the mock
+    /// was not given.
+    pub fn sign_with(&self, which: SignWith) -> Result<(), Error> {
+        let signer = match which {
+            SignWith::PublicKey => self.public_key_signer.clone(),
+            SignWith::PlatformCertificate => self
+                .platform_signer
+                .clone()
+                .ok_or_else(|| Error::config("no platform certificate configured"))?,
+        };
+        self.state.set_signer(signer);
+        Ok(())
+    }
+
+    /// Changes how long new and unfinished orders stay `PROCESSING` (see
+    /// [`MockBuilder::processing`]).
+    pub fn set_processing(&self, queries: u32, duration: Duration) {
+        self.state.set_processing(Processing {
+            queries,
+            seconds: i64::try_from(duration.as_secs()).unwrap_or(i64::MAX),
+        });
+    }
+
+    /// Makes the order (`sub_mchid`, `transaction_id`) end `FAILED` with `reason`. May be
+    /// called before the order exists.
+    pub fn fail_order(&self, sub_mchid: &str, transaction_id: &str, reason: FailReason) {
+        self.state
+            .plan(sub_mchid, transaction_id, Outcome::Failed(reason));
+    }
+
+    /// Injects `fault` into the next `times` requests, whatever their route.
+    pub fn inject(&self, fault: Fault, times: usize) {
+        self.state.arm(Route::Any, fault, times);
+    }
+
+    /// Injects `fault` into the next `times` requests on `route`.
+    pub fn inject_on(&self, route: Route, fault: Fault, times: usize) {
+        self.state.arm(route, fault, times);
+    }
+
+    /// The stored order, if it was created.
+    pub fn order(&self, sub_mchid: &str, transaction_id: &str) -> Option<StoredOrder> {
+        self.state.order(sub_mchid, transaction_id)
+    }
+
+    /// How many distinct orders exist.
+    pub fn order_count(&self) -> usize {
+        self.state.order_count()
+    }
+
+    /// Every request received so far, in order.
+    pub async fn received_requests(&self) -> Vec<Request> {
+        self.server.received_requests().await.unwrap_or_default()
+    }
+
+    /// How many requests with this method reached the after-sales path.
+    pub async fn count_after_sales(&self, method: &http::Method) -> usize {
+        self.received_requests()
+            .await
+            .iter()
+            .filter(|r| &r.method == method && r.url.path() == AFTER_SALES_PATH)
+            .count()
+    }
+}
+
+/// The one wiremock responder: routes, authenticates, applies faults and signs.
+struct Responder {
+    state: Arc<State>,
+}
+
+fn route_of(req: &Request) -> Route {
+    match (req.method.as_str(), req.url.path()) {
+        ("POST", AFTER_SALES_PATH) => Route::CreateAfterSales,
+        ("GET", AFTER_SALES_PATH) => Route::QueryAfterSales,
+        _ => Route::Unknown,
+    }
+}
+
+impl Responder {
+    fn handle(&self, route: Route, req: &Request) -> Reply {
+        if req.body.len() > self.state.max_body {
+            return Reply::error(
+                413,
+                "INVALID_REQUEST",
+                format!(
+                    "the body is {} bytes; at most {} are accepted",
+                    req.body.len(),
+                    self.state.max_body
+                ),
+            );
+        }
+        if route == Route::Unknown {
+            return if req.url.path() == AFTER_SALES_PATH {
+                Reply::error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    format!("{} is not allowed on this path", req.method),
+                )
+            } else {
+                Reply::error(404, "NOT_FOUND", "no such API: the path is not served")
+            };
+        }
+        let path_and_query = match req.url.query() {
+            Some(q) => format!("{}?{q}", req.url.path()),
+            None => req.url.path().to_owned(),
+        };
+        if let Err(reply) = auth::authenticate(&self.state, req, &path_and_query) {
+            return reply;
+        }
+        match route {
+            Route::CreateAfterSales => after_sales::create(&self.state, req),
+            _ => after_sales::query(&self.state, req),
+        }
+    }
+}
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let id = request_id();
+        let route = route_of(req);
+        let fault = self.state.take_fault(route);
+        let reply = match fault.as_ref().and_then(fault_reply) {
+            Some(r) => r,
+            None => self.handle(route, req),
+        };
+        if self.state.log_to_stderr {
+            eprintln!(
+                "{} {} -> {} (Request-ID {id}){}",
+                req.method,
+                req.url.path(),
+                reply.status,
+                fault
+                    .as_ref()
+                    .map(|f| format!(" [fault {f:?}]"))
+                    .unwrap_or_default()
+            );
+        }
+        render(
+            reply,
+            &id,
+            &self.state.signer(),
+            self.state.now(),
+            fault.as_ref(),
+        )
+    }
+}

@@ -1,0 +1,227 @@
+//! What the mock remembers: merchants, orders, planned outcomes, armed faults.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use wechatpay_core::{
+    AfterSalesOrder, Clock, CreateAfterSalesOrder, FailReason, ProfitSharingResult, PublicKey,
+};
+
+use crate::faults::{Armed, Fault, Route};
+use crate::reply::Signer;
+
+/// A merchant the mock accepts requests from.
+#[derive(Clone, Debug)]
+pub(crate) struct Merchant {
+    pub(crate) serial: String,
+    pub(crate) public_key: PublicKey,
+}
+
+/// The final result a test chose for an order.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// `SUCCESS` (the default).
+    Success,
+    /// `FAILED` with this reason.
+    Failed(FailReason),
+}
+
+/// An order as the mock stores it.
+#[derive(Debug, Clone)]
+pub struct StoredOrder {
+    /// The request that created it, as received.
+    pub request: CreateAfterSalesOrder,
+    /// The mock clock's time when it was created.
+    pub created_at: i64,
+    /// How many queries have been answered for it.
+    pub queries: u32,
+    /// When it became final (mock clock), once it has.
+    pub finished_at: Option<i64>,
+}
+
+/// How long a new order stays `PROCESSING`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Processing {
+    pub(crate) queries: u32,
+    pub(crate) seconds: i64,
+}
+
+type Key = (String, String);
+
+pub(crate) struct State {
+    merchants: RwLock<HashMap<String, Merchant>>,
+    signer: RwLock<Signer>,
+    clock: Arc<dyn Clock>,
+    orders: Mutex<HashMap<Key, StoredOrder>>,
+    outcomes: Mutex<HashMap<Key, Outcome>>,
+    faults: Mutex<Vec<Armed>>,
+    processing: Mutex<Processing>,
+    pub(crate) max_body: usize,
+    pub(crate) log_to_stderr: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl State {
+    pub(crate) fn new(
+        merchants: HashMap<String, Merchant>,
+        signer: Signer,
+        clock: Arc<dyn Clock>,
+        processing: Processing,
+        max_body: usize,
+        log_to_stderr: bool,
+    ) -> Self {
+        Self {
+            merchants: RwLock::new(merchants),
+            signer: RwLock::new(signer),
+            clock,
+            orders: Mutex::new(HashMap::new()),
+            outcomes: Mutex::new(HashMap::new()),
+            faults: Mutex::new(Vec::new()),
+            processing: Mutex::new(processing),
+            max_body,
+            log_to_stderr,
+        }
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+
+    pub(crate) fn merchant(&self, mchid: &str) -> Option<Merchant> {
+        self.merchants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(mchid)
+            .cloned()
+    }
+
+    pub(crate) fn add_merchant(&self, mchid: String, merchant: Merchant) {
+        self.merchants
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(mchid, merchant);
+    }
+
+    pub(crate) fn signer(&self) -> Signer {
+        self.signer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set_signer(&self, signer: Signer) {
+        *self.signer.write().unwrap_or_else(PoisonError::into_inner) = signer;
+    }
+
+    pub(crate) fn set_processing(&self, p: Processing) {
+        *lock(&self.processing) = p;
+    }
+
+    pub(crate) fn arm(&self, route: Route, fault: Fault, times: usize) {
+        if times > 0 {
+            lock(&self.faults).push(Armed {
+                route,
+                fault,
+                remaining: times,
+            });
+        }
+    }
+
+    /// Takes the first armed fault that covers `route`, if any.
+    pub(crate) fn take_fault(&self, route: Route) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let idx = faults.iter().position(|a| a.route.covers(route))?;
+        let armed = &mut faults[idx];
+        armed.remaining -= 1;
+        let fault = armed.fault.clone();
+        if armed.remaining == 0 {
+            faults.remove(idx);
+        }
+        Some(fault)
+    }
+
+    pub(crate) fn plan(&self, sub_mchid: &str, transaction_id: &str, outcome: Outcome) {
+        lock(&self.outcomes).insert((sub_mchid.to_owned(), transaction_id.to_owned()), outcome);
+    }
+
+    pub(crate) fn order(&self, sub_mchid: &str, transaction_id: &str) -> Option<StoredOrder> {
+        lock(&self.orders)
+            .get(&(sub_mchid.to_owned(), transaction_id.to_owned()))
+            .cloned()
+    }
+
+    pub(crate) fn order_count(&self) -> usize {
+        lock(&self.orders).len()
+    }
+
+    /// Stores a new order, or says how an existing one compares.
+    pub(crate) fn create(&self, request: CreateAfterSalesOrder) -> Created {
+        let key = (request.sub_mchid.clone(), request.transaction_id.clone());
+        let mut orders = lock(&self.orders);
+        match orders.get(&key) {
+            Some(existing) if existing.request == request => Created::Repeat,
+            Some(_) => Created::Conflict,
+            None => {
+                orders.insert(
+                    key,
+                    StoredOrder {
+                        request,
+                        created_at: self.now(),
+                        queries: 0,
+                        finished_at: None,
+                    },
+                );
+                Created::New
+            }
+        }
+    }
+
+    /// Answers a query: counts it, and moves the order to its final result once its
+    /// processing time and query count have passed.
+    pub(crate) fn query(&self, sub_mchid: &str, transaction_id: &str) -> Option<AfterSalesOrder> {
+        let key = (sub_mchid.to_owned(), transaction_id.to_owned());
+        let processing = *lock(&self.processing);
+        let outcome = lock(&self.outcomes)
+            .get(&key)
+            .cloned()
+            .unwrap_or(Outcome::Success);
+        let now = self.now();
+        let mut orders = lock(&self.orders);
+        let order = orders.get_mut(&key)?;
+        order.queries = order.queries.saturating_add(1);
+        if order.finished_at.is_none()
+            && order.queries > processing.queries
+            && now - order.created_at >= processing.seconds
+        {
+            order.finished_at = Some(now);
+        }
+        let (result, fail_reason) = match (order.finished_at, &outcome) {
+            (None, _) => (ProfitSharingResult::Processing, None),
+            (Some(_), Outcome::Success) => (ProfitSharingResult::Success, None),
+            (Some(_), Outcome::Failed(r)) => (ProfitSharingResult::Failed, Some(r.clone())),
+        };
+        let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
+        Some(AfterSalesOrder {
+            sub_mchid: order.request.sub_mchid.clone(),
+            transaction_id: order.request.transaction_id.clone(),
+            amount: order.request.amount,
+            result,
+            fail_reason,
+            finish_time: order.finished_at.and_then(|t| {
+                time::OffsetDateTime::from_unix_timestamp(t)
+                    .ok()
+                    .map(|t| t.to_offset(beijing))
+            }),
+        })
+    }
+}
+
+pub(crate) enum Created {
+    New,
+    Repeat,
+    Conflict,
+}

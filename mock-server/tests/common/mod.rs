@@ -1,0 +1,100 @@
+//! A raw HTTP/1.1 client for tests: full control over the bytes sent, so hostile requests can
+//! be written too.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use wechatpay_core::http::{self, Request, Response};
+
+/// Sends raw bytes and reads the whole answer (the connection is closed by the server after
+/// one response because every request says `Connection: close`).
+pub async fn send_raw(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(bytes).await?;
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out))
+        .await
+        .map_err(|_| std::io::Error::other("timed out"))??;
+    Ok(out)
+}
+
+/// Serialises an `http::Request` exactly as given (plus Host, Content-Length, Connection).
+pub fn serialise(req: &Request<Vec<u8>>) -> Vec<u8> {
+    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let mut out = format!(
+        "{} {target} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n",
+        req.method()
+    )
+    .into_bytes();
+    for (name, value) in req.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("content-length: {}\r\n\r\n", req.body().len()).as_bytes());
+    out.extend_from_slice(req.body());
+    out
+}
+
+/// Parses an HTTP/1.1 response with a Content-Length body.
+pub fn parse(raw: &[u8]) -> Response<Vec<u8>> {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..split]).expect("ascii head");
+    let body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let mut builder = Response::builder().status(status);
+    for line in lines {
+        if let Some((k, v)) = line.split_once(':') {
+            builder = builder.header(k.trim(), v.trim());
+        }
+    }
+    builder.body(body).expect("response")
+}
+
+/// Sends a prepared request and returns the parsed answer.
+pub async fn send(addr: SocketAddr, req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    parse(&send_raw(addr, &serialise(req)).await.expect("exchange"))
+}
+
+/// The JSON body of an answer.
+pub fn json(resp: &Response<Vec<u8>>) -> serde_json::Value {
+    serde_json::from_slice(resp.body())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(resp.body())))
+}
+
+/// Asserts WeChat Pay's error shape with this status and code; returns the body.
+#[track_caller]
+pub fn assert_error(resp: &Response<Vec<u8>>, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(
+        resp.status().as_u16(),
+        status,
+        "{:?}",
+        String::from_utf8_lossy(resp.body())
+    );
+    assert!(
+        resp.headers().contains_key("request-id"),
+        "every answer has a Request-ID"
+    );
+    let body = json(resp);
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+pub const _M: http::Method = http::Method::GET;
