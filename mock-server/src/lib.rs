@@ -404,7 +404,7 @@ impl MockWechatPay {
         self.received_requests()
             .await
             .iter()
-            .filter(|r| &r.method == method && r.url.path() == AFTER_SALES_PATH)
+            .filter(|r| r.method == *method && r.url.path() == AFTER_SALES_PATH)
             .count()
     }
 }
