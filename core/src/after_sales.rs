@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::model::{FailReason, ProfitSharingResult, Scene, SharingType};
-use crate::operation::Operation;
+use crate::operation::{Operation, Recovery};
 use crate::{Error, validate};
 
 /// The path of both operations.
@@ -98,6 +98,20 @@ impl Operation for CreateAfterSalesOrder {
 
     fn path_and_query(&self) -> Result<String, Error> {
         Ok(PATH.to_owned())
+    }
+
+    /// The record is keyed by `sub_mchid` + `transaction_id` and WeChat Pay does not document
+    /// the POST as idempotent: after an attempt of unknown fate, query first.
+    fn recovery(&self) -> Option<Recovery<Self::Output>> {
+        Some(Recovery::by_query(
+            self.query(),
+            |order| AfterSalesOrderAccepted {
+                sub_mchid: order.sub_mchid,
+                transaction_id: order.transaction_id,
+                amount: Some(order.amount),
+            },
+            |e| e.status() == Some(http::StatusCode::NOT_FOUND),
+        ))
     }
 
     fn body(&self) -> Result<Vec<u8>, Error> {

@@ -297,7 +297,11 @@ impl<O: Operation> Pending<O> {
             .get(header::REQUEST_ID)
             .and_then(|v| v.to_str().ok());
         if !status.is_success() || status == StatusCode::ACCEPTED {
-            return Err(Error::api(status, body, request_id));
+            let mut err = Error::api(status, body, request_id);
+            if let Some(wait) = retry_after(headers) {
+                err = err.with_retry_after(wait);
+            }
+            return Err(err);
         }
         let inner = &*self.client.inner;
         verify_signed(
@@ -310,6 +314,18 @@ impl<O: Operation> Pending<O> {
         .and_then(|()| O::parse(body))
         .map_err(|e| e.with_response(status, request_id))
     }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by WeChat Pay), capped at an hour.
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(3600)))
 }
 
 impl<O: Operation> fmt::Debug for Pending<O> {

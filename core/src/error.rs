@@ -112,6 +112,8 @@ struct Inner {
     serial: Option<String>,
     key_problem: Option<KeyProblem>,
     retryable: bool,
+    fate_unknown: bool,
+    retry_after: Option<std::time::Duration>,
     source: Option<Source>,
 }
 
@@ -148,6 +150,8 @@ impl Error {
                 serial: None,
                 key_problem: None,
                 retryable: false,
+                fate_unknown: false,
+                retry_after: None,
                 source: None,
             }),
         }
@@ -246,6 +250,21 @@ impl Error {
         )
     }
 
+    /// Marks a transport failure that happened after the request may have reached WeChat Pay
+    /// (a timeout or a connection lost after sending): whether it took effect is unknown.
+    #[must_use]
+    pub fn with_fate_unknown(mut self) -> Self {
+        self.inner.fate_unknown = true;
+        self
+    }
+
+    /// Attaches the wait an answer asked for in `Retry-After`.
+    #[must_use]
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.inner.retry_after = Some(wait);
+        self
+    }
+
     pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.inner.source = Some(source.into());
         self
@@ -270,6 +289,17 @@ impl Error {
     /// connection failures and timeouts. Never for other 4xx or for verification failures.
     pub fn is_retryable(&self) -> bool {
         self.inner.retryable
+    }
+
+    /// Whether the request may have taken effect although no answer came back (timeout or
+    /// connection lost after sending). A non-idempotent call must check before sending again.
+    pub fn is_fate_unknown(&self) -> bool {
+        self.inner.fate_unknown
+    }
+
+    /// How long the answer asked to wait before retrying (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.inner.retry_after
     }
 
     /// The HTTP status of the answer, when there was one.

@@ -64,6 +64,7 @@
 //! ```
 
 mod after_sales;
+pub mod call;
 mod client;
 mod clock;
 mod credentials;
@@ -73,6 +74,7 @@ mod keyring;
 mod keys;
 mod model;
 mod operation;
+pub mod retry;
 pub mod signing;
 mod validate;
 pub mod verify;
@@ -91,6 +93,6 @@ pub use error::{Error, ErrorKind, KeyProblem};
 pub use keyring::{KeyRing, PUBLIC_KEY_ID_PREFIX, PlatformCertificate};
 pub use keys::{PrivateKey, PublicKey};
 pub use model::{FailReason, ProfitSharingResult, Scene, SharingType};
-pub use operation::Operation;
+pub use operation::{Operation, Recovery, RecoveryPending};
 
 pub use http;

@@ -1,0 +1,212 @@
+//! One API call through its attempts, as a sans-IO state machine that every transport runs:
+//! the transport only sends requests, sleeps and reports what happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Request, Response};
+
+use crate::operation::{Operation, RecoveryPending};
+use crate::retry::{Decision, Jitter, RetryPolicy, SystemJitter};
+use crate::{Client, Error, Pending};
+
+/// What the transport must do next for a [`Call`].
+#[derive(Debug)]
+#[must_use = "a step is an instruction to carry out"]
+pub enum Step {
+    /// Send this request (exactly as it is) and report with [`Call::receive`].
+    Send(Request<Vec<u8>>),
+    /// Sleep this long, then ask for the next step.
+    Wait(Duration),
+    /// Finished: take the result with [`Call::into_result`].
+    Done,
+}
+
+enum State<O: Operation> {
+    Ready,
+    Main(Pending<O>),
+    Probe(RecoveryPending<O::Output>),
+    Waiting(Duration),
+    Done(Result<O::Output, Error>),
+    Taken,
+}
+
+/// A call in progress: attempts, retries and, for an operation that must not run twice, the
+/// check that comes before sending it again after an attempt of unknown fate.
+///
+/// ```
+/// use wechatpay_core::call::{Call, Step};
+/// # fn demo(client: wechatpay_core::Client, op: wechatpay_core::QueryAfterSalesOrder,
+/// #         send: impl Fn(wechatpay_core::http::Request<Vec<u8>>) -> Result<wechatpay_core::http::Response<Vec<u8>>, wechatpay_core::Error>)
+/// #         -> Result<wechatpay_core::AfterSalesOrder, wechatpay_core::Error> {
+/// let mut call = Call::new(client, op);
+/// loop {
+///     match call.step() {
+///         Step::Send(request) => call.receive(send(request)),
+///         Step::Wait(d) => std::thread::sleep(d),
+///         Step::Done => break,
+///     }
+/// }
+/// call.into_result()
+/// # }
+/// ```
+#[must_use = "drive the call with step() until Done"]
+pub struct Call<O: Operation> {
+    client: Client,
+    operation: O,
+    policy: RetryPolicy,
+    jitter: Arc<dyn Jitter>,
+    failures: u32,
+    sends: u32,
+    probe_next: bool,
+    state: State<O>,
+}
+
+impl<O: Operation> Call<O> {
+    /// A call with the default [`RetryPolicy`] and system jitter.
+    pub fn new(client: Client, operation: O) -> Self {
+        Self::with_policy(
+            client,
+            operation,
+            RetryPolicy::default(),
+            Arc::new(SystemJitter),
+        )
+    }
+
+    /// A call with a chosen policy and jitter source.
+    pub fn with_policy(
+        client: Client,
+        operation: O,
+        policy: RetryPolicy,
+        jitter: Arc<dyn Jitter>,
+    ) -> Self {
+        Self {
+            client,
+            operation,
+            policy,
+            jitter,
+            failures: 0,
+            sends: 0,
+            probe_next: false,
+            state: State::Ready,
+        }
+    }
+
+    /// The next thing to do.
+    pub fn step(&mut self) -> Step {
+        match std::mem::replace(&mut self.state, State::Taken) {
+            State::Ready => self.send_next(),
+            State::Waiting(d) => {
+                self.state = State::Ready;
+                Step::Wait(d)
+            }
+            s @ State::Done(_) => {
+                self.state = s;
+                Step::Done
+            }
+            s @ (State::Main(_) | State::Probe(_)) => {
+                // Asked for a step while a response is due: the transport lost it.
+                self.state = s;
+                self.receive(Err(Error::transport(
+                    "the transport asked for the next step without reporting the response",
+                    false,
+                    std::io::Error::other("protocol misuse"),
+                )));
+                self.step()
+            }
+            State::Taken => Step::Done,
+        }
+    }
+
+    fn send_next(&mut self) -> Step {
+        self.sends += 1;
+        if self.probe_next {
+            if let Some(recovery) = self.operation.recovery() {
+                match recovery.prepare(&self.client) {
+                    Ok((request, pending)) => {
+                        self.state = State::Probe(pending);
+                        return Step::Send(request);
+                    }
+                    Err(e) => return self.finish(Err(e)),
+                }
+            }
+        }
+        match self.client.prepare(&self.operation) {
+            Ok((request, pending)) => {
+                self.state = State::Main(pending);
+                Step::Send(request)
+            }
+            Err(e) => self.finish(Err(e)),
+        }
+    }
+
+    fn finish(&mut self, result: Result<O::Output, Error>) -> Step {
+        self.state = State::Done(result);
+        Step::Done
+    }
+
+    /// Reports the outcome of the last [`Step::Send`]: the raw response, or the transport's error.
+    pub fn receive(&mut self, outcome: Result<Response<Vec<u8>>, Error>) {
+        let state = std::mem::replace(&mut self.state, State::Taken);
+        match state {
+            State::Main(pending) => match outcome.and_then(|r| pending.finish(r)) {
+                Ok(out) => self.state = State::Done(Ok(out)),
+                Err(e) => self.failed(e),
+            },
+            State::Probe(pending) => match outcome.and_then(|r| pending.finish(r)) {
+                // It took effect the first time: that is the answer.
+                Ok(Some(out)) => self.state = State::Done(Ok(out)),
+                // It did not: send the operation itself now, without waiting.
+                Ok(None) => {
+                    self.probe_next = false;
+                    self.state = State::Ready;
+                }
+                Err(e) => self.failed(e),
+            },
+            other => self.state = other,
+        }
+    }
+
+    fn failed(&mut self, error: Error) {
+        self.failures += 1;
+        match self.policy.decide(self.failures, &error, &*self.jitter) {
+            Decision::Stop => self.state = State::Done(Err(error)),
+            Decision::RetryAfter(d) => {
+                if error.is_fate_unknown() && self.operation.recovery().is_some() {
+                    self.probe_next = true;
+                }
+                self.state = State::Waiting(d);
+            }
+        }
+    }
+
+    /// How many requests have been handed out so far.
+    pub fn requests_sent(&self) -> u32 {
+        self.sends
+    }
+
+    /// The result, once [`Call::step`] said [`Step::Done`].
+    ///
+    /// # Errors
+    /// The call's final error; or [`crate::ErrorKind::Transport`] if the call is not finished.
+    pub fn into_result(self) -> Result<O::Output, Error> {
+        match self.state {
+            State::Done(result) => result,
+            _ => Err(Error::transport(
+                "the call was not driven to completion",
+                false,
+                std::io::Error::other("unfinished call"),
+            )),
+        }
+    }
+}
+
+impl<O: Operation> std::fmt::Debug for Call<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("operation", &std::any::type_name::<O>())
+            .field("failures", &self.failures)
+            .field("requests_sent", &self.sends)
+            .finish_non_exhaustive()
+    }
+}
