@@ -13,6 +13,10 @@ use crate::{Client, Error, Pending};
 /// What the transport must do next for a [`Call`].
 #[derive(Debug)]
 #[must_use = "a step is an instruction to carry out"]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one step per attempt, moved straight to the transport: boxing would only add an allocation"
+)]
 pub enum Step {
     /// Send this request (exactly as it is) and report with [`Call::receive`].
     Send(Request<Vec<u8>>),
@@ -59,6 +63,7 @@ pub struct Call<O: Operation> {
     failures: u32,
     sends: u32,
     probe_next: bool,
+    last_error: Option<Error>,
     state: State<O>,
 }
 
@@ -88,6 +93,7 @@ impl<O: Operation> Call<O> {
             failures: 0,
             sends: 0,
             probe_next: false,
+            last_error: None,
             state: State::Ready,
         }
     }
@@ -120,15 +126,15 @@ impl<O: Operation> Call<O> {
 
     fn send_next(&mut self) -> Step {
         self.sends += 1;
-        if self.probe_next {
-            if let Some(recovery) = self.operation.recovery() {
-                match recovery.prepare(&self.client) {
-                    Ok((request, pending)) => {
-                        self.state = State::Probe(pending);
-                        return Step::Send(request);
-                    }
-                    Err(e) => return self.finish(Err(e)),
+        if self.probe_next
+            && let Some(recovery) = self.operation.recovery()
+        {
+            match recovery.prepare(&self.client) {
+                Ok((request, pending)) => {
+                    self.state = State::Probe(pending);
+                    return Step::Send(request);
                 }
+                Err(e) => return self.finish(Err(e)),
             }
         }
         match self.client.prepare(&self.operation) {
@@ -175,9 +181,27 @@ impl<O: Operation> Call<O> {
                 if error.is_fate_unknown() && self.operation.recovery().is_some() {
                     self.probe_next = true;
                 }
+                self.last_error = Some(error);
                 self.state = State::Waiting(d);
             }
         }
+    }
+
+    /// Ends the call early because a time limit (`what`) ran out: a retryable
+    /// [`crate::ErrorKind::Timeout`] that keeps the last failed attempt's status and
+    /// `Request-ID`, with that error as its source.
+    pub fn give_up(self, what: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+        let mut err = Error::timeout(what);
+        if let Some(last) = self.last_error {
+            if let Some(status) = last.status() {
+                err = err.with_response(status, last.request_id());
+            }
+            if last.is_fate_unknown() {
+                err = err.with_fate_unknown();
+            }
+            err = err.with_source(last);
+        }
+        err
     }
 
     /// How many requests have been handed out so far.

@@ -265,7 +265,9 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_source(mut self, source: impl Into<Source>) -> Self {
+    /// Attaches the underlying error, reported by [`std::error::Error::source`].
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
         self.inner.source = Some(source.into());
         self
     }

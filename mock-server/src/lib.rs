@@ -36,7 +36,7 @@ use wechatpay_core::{
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use faults::{Fault, Route};
-pub use state::{Outcome, StoredOrder};
+pub use state::{Answer, Outcome, StoredOrder};
 
 use reply::{Reply, Signer, fault_reply, render, request_id};
 use state::{Merchant, Processing, State};
@@ -394,6 +394,11 @@ impl MockWechatPay {
         self.state.order_count()
     }
 
+    /// Every answer given so far, in order (status and `Request-ID`).
+    pub fn answers(&self) -> Vec<Answer> {
+        self.state.answers()
+    }
+
     /// Every request received so far, in order.
     pub async fn received_requests(&self) -> Vec<Request> {
         self.server.received_requests().await.unwrap_or_default()
@@ -469,6 +474,12 @@ impl Respond for Responder {
             Some(r) => r,
             None => self.handle(route, req),
         };
+        self.state.record(state::Answer {
+            method: req.method.to_string(),
+            path: req.url.path().to_owned(),
+            status: reply.status,
+            request_id: id.clone(),
+        });
         if self.state.log_to_stderr {
             eprintln!(
                 "{} {} -> {} (Request-ID {id}){}",

@@ -40,6 +40,19 @@ pub struct StoredOrder {
     pub finished_at: Option<i64>,
 }
 
+/// One answer the mock gave, for tests to inspect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The request's method.
+    pub method: String,
+    /// The request's path.
+    pub path: String,
+    /// The status answered.
+    pub status: u16,
+    /// The `Request-ID` answered.
+    pub request_id: String,
+}
+
 /// How long a new order stays `PROCESSING`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Processing {
@@ -57,6 +70,7 @@ pub(crate) struct State {
     outcomes: Mutex<HashMap<Key, Outcome>>,
     faults: Mutex<Vec<Armed>>,
     processing: Mutex<Processing>,
+    answers: Mutex<Vec<Answer>>,
     pub(crate) max_body: usize,
     pub(crate) log_to_stderr: bool,
 }
@@ -82,6 +96,7 @@ impl State {
             outcomes: Mutex::new(HashMap::new()),
             faults: Mutex::new(Vec::new()),
             processing: Mutex::new(processing),
+            answers: Mutex::new(Vec::new()),
             max_body,
             log_to_stderr,
         }
@@ -142,6 +157,14 @@ impl State {
             faults.remove(idx);
         }
         Some(fault)
+    }
+
+    pub(crate) fn record(&self, answer: Answer) {
+        lock(&self.answers).push(answer);
+    }
+
+    pub(crate) fn answers(&self) -> Vec<Answer> {
+        lock(&self.answers).clone()
     }
 
     pub(crate) fn plan(&self, sub_mchid: &str, transaction_id: &str, outcome: Outcome) {

@@ -1,0 +1,1 @@
+//! Async transport (in progress).
