@@ -76,6 +76,7 @@ mod model;
 mod operation;
 pub mod retry;
 pub mod signing;
+mod transport_config;
 mod validate;
 pub mod verify;
 
@@ -94,5 +95,6 @@ pub use keyring::{KeyRing, PUBLIC_KEY_ID_PREFIX, PlatformCertificate};
 pub use keys::{PrivateKey, PublicKey};
 pub use model::{FailReason, ProfitSharingResult, Scene, SharingType};
 pub use operation::{Operation, Recovery, RecoveryPending};
+pub use transport_config::TransportConfig;
 
 pub use http;

@@ -19,8 +19,6 @@
 //! # Ok(()) }
 //! ```
 
-mod config;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +28,8 @@ use wechatpay_core::http::{Request, Response};
 use wechatpay_core::retry::{Jitter, SystemJitter};
 use wechatpay_core::{Client, Error, Operation};
 
-pub use config::Config;
+/// The transport's limits: core's [`wechatpay_core::TransportConfig`].
+pub use wechatpay_core::TransportConfig as Config;
 
 type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 
@@ -67,17 +66,9 @@ impl BlockingClient {
     /// A client with chosen limits.
     ///
     /// # Errors
-    /// [`wechatpay_core::ErrorKind::Config`] for a zero timeout, deadline or body cap.
+    /// [`wechatpay_core::ErrorKind::Config`] when [`Config::validate`] refuses the limits.
     pub fn with_config(core: Client, config: Config) -> Result<Self, Error> {
-        if config.connect_timeout.is_zero()
-            || config.attempt_timeout.is_zero()
-            || config.deadline.is_zero()
-            || config.max_body == 0
-        {
-            return Err(Error::config(
-                "timeouts, the deadline and the body cap must be greater than zero",
-            ));
-        }
+        config.validate()?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             // WeChat Pay's error code is in the body of 4xx/5xx answers: keep them.
             .http_status_as_error(false)

@@ -1,1 +1,248 @@
-//! Async transport (in progress).
+//! Async transport for [`wechatpay_core`] on hyper 1: hyper-util's pooled client, HTTPS with
+//! rustls (webpki roots).
+//!
+//! It sends exactly the request core signed and hands core the raw answer; timeouts, a body
+//! cap and retries (decided by core's [`wechatpay_core::call::Call`]) come on top. A
+//! [`HyperClient`] is cheap to clone and safe to share between tasks.
+//!
+//! ```no_run
+//! use wechatpay_core::{Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, Scene};
+//! use wechatpay_transport_hyper::HyperClient;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let merchant = MerchantCredentials::from_pem("1900000100", "3775B6A4…", &std::fs::read_to_string("apiclient_key.pem")?)?;
+//! let keys = KeyRing::new().with_wechatpay_public_key_pem("PUB_KEY_ID_01…", &std::fs::read_to_string("pub_key.pem")?)?;
+//! let client = HyperClient::new(Client::builder(merchant, keys).build()?)?;
+//! let op = CreateAfterSalesOrder::new("1900000109", "4208450740201411110007820472", 100,
+//!     Scene::RefundTicket, "50000000382019052709732678859");
+//! let accepted = client.execute(&op).await?;
+//! let order = client.execute(&op.query()).await?;
+//! println!("{accepted:?} {:?}", order.result);
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as PooledClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tracing::Instrument as _;
+use tracing::field::Empty;
+use wechatpay_core::call::{Call, Step};
+use wechatpay_core::http::{Request, Response};
+use wechatpay_core::retry::{Jitter, SystemJitter};
+use wechatpay_core::{Client, Error, Operation};
+
+/// The transport's limits: core's [`wechatpay_core::TransportConfig`].
+pub use wechatpay_core::TransportConfig as Config;
+
+type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+type Sleeper = Arc<dyn Fn(Duration) -> SleepFuture + Send + Sync>;
+
+/// An async WeChat Pay client: core's [`Client`] plus a pooled hyper client.
+#[derive(Clone)]
+pub struct HyperClient {
+    core: Client,
+    http: PooledClient<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    config: Config,
+    sleep: Sleeper,
+    jitter: Arc<dyn Jitter>,
+}
+
+impl std::fmt::Debug for HyperClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperClient")
+            .field("core", &self.core)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HyperClient {
+    /// A client with the default [`Config`].
+    ///
+    /// # Errors
+    /// As [`HyperClient::with_config`].
+    pub fn new(core: Client) -> Result<Self, Error> {
+        Self::with_config(core, Config::default())
+    }
+
+    /// A client with chosen limits.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::Config`] when [`Config::validate`] refuses the limits.
+    pub fn with_config(core: Client, config: Config) -> Result<Self, Error> {
+        config.validate()?;
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(config.connect_timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let http = PooledClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(config.idle_timeout)
+            .pool_timer(TokioTimer::new())
+            .pool_max_idle_per_host(64)
+            .build(https);
+        Ok(Self {
+            core,
+            http,
+            config,
+            sleep: Arc::new(|d| Box::pin(tokio::time::sleep(d))),
+            jitter: Arc::new(SystemJitter),
+        })
+    }
+
+    /// Replaces `tokio::time::sleep` between attempts (tests make it instant and record it).
+    #[must_use]
+    pub fn with_sleeper<F>(mut self, sleep: impl Fn(Duration) -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.sleep = Arc::new(move |d| Box::pin(sleep(d)));
+        self
+    }
+
+    /// Replaces the backoff jitter source.
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The core client that signs and verifies.
+    pub fn core(&self) -> &Client {
+        &self.core
+    }
+
+    /// Runs `operation` to its verified, typed answer, retrying as core's policy decides.
+    ///
+    /// # Errors
+    /// Core's errors: API answers, verification failures, transport failures
+    /// ([`wechatpay_core::ErrorKind::Transport`], [`wechatpay_core::ErrorKind::Timeout`],
+    /// [`wechatpay_core::ErrorKind::ResponseTooLarge`]).
+    pub async fn execute<O>(&self, operation: &O) -> Result<O::Output, Error>
+    where
+        O: Operation + Clone + Send,
+        O::Output: Send,
+    {
+        let path = operation.path_and_query().unwrap_or_default();
+        let span = tracing::info_span!(
+            "wechatpay.call",
+            method = %O::METHOD,
+            path = %path.split('?').next().unwrap_or(""),
+            attempt = Empty,
+            status = Empty,
+            request_id = Empty,
+            elapsed_ms = Empty,
+        );
+        let call = Call::with_policy(
+            self.core.clone(),
+            operation.clone(),
+            self.config.retry,
+            Arc::clone(&self.jitter),
+        );
+        self.drive(call, span.clone()).instrument(span).await
+    }
+
+    async fn drive<O>(&self, mut call: Call<O>, span: tracing::Span) -> Result<O::Output, Error>
+    where
+        O: Operation + Send,
+        O::Output: Send,
+    {
+        let started = Instant::now();
+        loop {
+            match call.step() {
+                Step::Send(request) => {
+                    let Some(remaining) = self.config.deadline.checked_sub(started.elapsed())
+                    else {
+                        return Err(call.give_up("the call's overall deadline passed"));
+                    };
+                    span.record("attempt", call.requests_sent());
+                    let outcome = self
+                        .send(request, remaining.min(self.config.attempt_timeout))
+                        .await;
+                    if let Ok(response) = &outcome {
+                        span.record("status", response.status().as_u16());
+                        if let Some(id) = response
+                            .headers()
+                            .get("request-id")
+                            .and_then(|v| v.to_str().ok())
+                        {
+                            span.record("request_id", id);
+                        }
+                    }
+                    call.receive(outcome);
+                }
+                Step::Wait(wait) => {
+                    if started.elapsed() + wait >= self.config.deadline {
+                        return Err(call.give_up(
+                            "the call's overall deadline would pass before the next attempt",
+                        ));
+                    }
+                    tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
+                    (self.sleep)(wait).await;
+                }
+                Step::Done => break,
+            }
+        }
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        let result = call.into_result();
+        if let Err(e) = &result {
+            tracing::warn!(error = %e, "wechatpay call failed");
+        }
+        result
+    }
+
+    /// One exchange: the request exactly as signed, the raw answer back.
+    async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Response<Vec<u8>>, Error> {
+        let request = request.map(|body| Full::new(Bytes::from(body)));
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| {
+                if e.is_connect() {
+                    Error::transport("cannot connect to WeChat Pay", true, e)
+                } else {
+                    Error::transport("the connection failed during the exchange", true, e)
+                        .with_fate_unknown()
+                }
+            })?;
+            let (parts, body) = response.into_parts();
+            let cap = usize::try_from(self.config.max_body).unwrap_or(usize::MAX);
+            let bytes = Limited::new(body, cap).collect().await.map_err(|e| {
+                let request_id = parts
+                    .headers
+                    .get("request-id")
+                    .and_then(|v| v.to_str().ok());
+                if e.downcast_ref::<LengthLimitError>().is_some() {
+                    Error::response_too_large(cap).with_response(parts.status, request_id)
+                } else {
+                    Error::transport("reading the answer failed", true, e)
+                        .with_fate_unknown()
+                        .with_response(parts.status, request_id)
+                }
+            })?;
+            Ok(Response::from_parts(parts, bytes.to_bytes().to_vec()))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::timeout(format!(
+                "no complete answer from WeChat Pay within {} ms",
+                timeout.as_millis()
+            ))
+            .with_fate_unknown()),
+        }
+    }
+}

@@ -1,21 +1,23 @@
-//! Timeouts, limits and retries of the blocking transport.
+//! Timeouts, limits and retries shared by the transports (plain data: core still does no IO).
 
 use std::time::Duration;
 
-use wechatpay_core::retry::RetryPolicy;
+use crate::Error;
+use crate::retry::RetryPolicy;
 
-/// Limits for [`crate::BlockingClient`]. The defaults suit WeChat Pay's production hosts.
+/// Limits a transport applies around core's calls. The defaults suit WeChat Pay's production
+/// hosts.
 ///
 /// ```
 /// use std::time::Duration;
-/// let config = wechatpay_transport_blocking::Config {
+/// let config = wechatpay_core::TransportConfig {
 ///     attempt_timeout: Duration::from_secs(5),
 ///     ..Default::default()
 /// };
 /// assert_eq!(config.max_body, 1024 * 1024);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
+pub struct TransportConfig {
     /// Connection setup (DNS, TCP, TLS). Default 5 s.
     pub connect_timeout: Duration,
     /// One attempt, from sending to the last body byte. Default 10 s.
@@ -31,7 +33,7 @@ pub struct Config {
     pub retry: RetryPolicy,
 }
 
-impl Default for Config {
+impl Default for TransportConfig {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(5),
@@ -41,5 +43,30 @@ impl Default for Config {
             max_body: 1024 * 1024,
             retry: RetryPolicy::default(),
         }
+    }
+}
+
+impl TransportConfig {
+    /// Checks that every limit is usable.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] for a zero timeout, deadline or body cap, or a retry policy
+    /// with no attempt.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.connect_timeout.is_zero()
+            || self.attempt_timeout.is_zero()
+            || self.deadline.is_zero()
+            || self.max_body == 0
+        {
+            return Err(Error::config(
+                "timeouts, the deadline and the body cap must be greater than zero",
+            ));
+        }
+        if self.retry.max_attempts == 0 {
+            return Err(Error::config(
+                "the retry policy must allow at least one attempt",
+            ));
+        }
+        Ok(())
     }
 }
