@@ -185,7 +185,8 @@ impl MockBuilder {
     /// [`wechatpay_core::ErrorKind::Key`] or [`wechatpay_core::ErrorKind::Config`] for unusable
     /// keys or ids.
     pub async fn start(self) -> Result<MockWechatPay, Error> {
-        let wechatpay_key = PrivateKey::from_pem(&self.wechatpay_private_key)?;
+        let wechatpay_key =
+            PrivateKey::from_pem_with(&self.wechatpay_private_key, fastest_backend())?;
         let wechatpay_public_key = wechatpay_key.public_key()?;
         // Checks the id's form.
         KeyRing::new().add_wechatpay_public_key(
@@ -201,7 +202,7 @@ impl MockBuilder {
                 let cert = PlatformCertificate::from_pem(cert)?;
                 let signer = Signer {
                     serial: cert.serial().to_owned(),
-                    key: PrivateKey::from_pem(key)?,
+                    key: PrivateKey::from_pem_with(key, fastest_backend())?,
                 };
                 (Some(cert), Some(signer))
             }
@@ -412,6 +413,15 @@ impl MockWechatPay {
             .filter(|r| r.method == *method && r.url.path() == AFTER_SALES_PATH)
             .count()
     }
+}
+
+/// The fastest RSA backend compiled in: the mock is test infrastructure, not the code under
+/// test, so it should not be the bottleneck of a load test.
+fn fastest_backend() -> wechatpay_core::Backend {
+    wechatpay_core::Backend::all()
+        .last()
+        .copied()
+        .unwrap_or_default()
 }
 
 /// The one wiremock responder: routes, authenticates, applies faults and signs.

@@ -1,0 +1,186 @@
+//! End to end over loopback against the standalone `wechatpay-mock-server`: requests per second
+//! for create and query, hyper at concurrency 1, 8 and 64, blocking at 1.
+//!
+//! `cargo bench -p wechatpay-transport-hyper --features wechatpay-core/aws-lc-rs --bench e2e`
+//!
+//! It builds and starts the mock binary itself (release profile, with the `aws-lc-rs` feature
+//! so the mock's own signing is not the bottleneck), with the shared test keys.
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use wechatpay_core::{
+    Backend, Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, PrivateKey,
+    QueryAfterSalesOrder, Scene,
+};
+use wechatpay_mock_server::keys;
+use wechatpay_transport_blocking::BlockingClient;
+use wechatpay_transport_hyper::HyperClient;
+
+struct Server {
+    child: Child,
+    base_url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn start_server() -> Server {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "wechatpay-mock-server",
+            "--features",
+            "aws-lc-rs",
+        ])
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building the mock server failed");
+    let keys_dir = workspace().join("mock-server/keys");
+    let mut child = Command::new(workspace().join("target/release/wechatpay-mock-server"))
+        .args([
+            "--quiet",
+            "--mchid",
+            keys::TEST_MCHID,
+            "--merchant-serial",
+            keys::TEST_MERCHANT_SERIAL,
+        ])
+        .arg("--merchant-public-key")
+        .arg(keys_dir.join("merchant_public_key.pem"))
+        .args([
+            "--wechatpay-public-key-id",
+            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+        ])
+        .arg("--wechatpay-private-key")
+        .arg(keys_dir.join("wechatpay_private_key.pem"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the mock server");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("ready line");
+    let ready: serde_json::Value = serde_json::from_str(&line).expect("json");
+    Server {
+        child,
+        base_url: ready["base_url"].as_str().expect("base_url").to_owned(),
+    }
+}
+
+fn core(base_url: &str, backend: Backend) -> Client {
+    let key = PrivateKey::from_pem_with(keys::TEST_MERCHANT_PRIVATE_KEY, backend).expect("key");
+    let merchant = MerchantCredentials::new(keys::TEST_MCHID, keys::TEST_MERCHANT_SERIAL, key)
+        .expect("merchant");
+    let ring = KeyRing::new();
+    ring.add_wechatpay_public_key(
+        keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+        wechatpay_core::PublicKey::from_pem_with(keys::TEST_WECHATPAY_PUBLIC_KEY, backend)
+            .expect("pub"),
+    )
+    .expect("id");
+    Client::builder(merchant, ring)
+        .base_url(base_url)
+        .build()
+        .expect("client")
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn fresh_create() -> CreateAfterSalesOrder {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    CreateAfterSalesOrder::new(
+        "1900000109",
+        format!("42{n:026}"),
+        100,
+        Scene::RefundTicket,
+        "50000000382019052709732678859",
+    )
+}
+
+fn benches(c: &mut Criterion) {
+    let server = start_server();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let query = {
+        let op = fresh_create();
+        let blocking =
+            BlockingClient::new(core(&server.base_url, Backend::default())).expect("client");
+        blocking.execute(&op).expect("seed order");
+        op.query()
+    };
+
+    for &backend in Backend::all() {
+        let hyper = rt
+            .block_on(async { HyperClient::new(core(&server.base_url, backend)) })
+            .expect("hyper");
+        let mut group = c.benchmark_group(format!("e2e/{backend:?}"));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(4))
+            .warm_up_time(Duration::from_secs(1));
+        for concurrency in [1usize, 8, 64] {
+            group.throughput(Throughput::Elements(concurrency as u64));
+            group.bench_function(format!("hyper_create_c{concurrency}"), |b| {
+                b.to_async(&rt)
+                    .iter(|| run_batch(&hyper, concurrency, None))
+            });
+            group.bench_function(format!("hyper_query_c{concurrency}"), |b| {
+                b.to_async(&rt)
+                    .iter(|| run_batch(&hyper, concurrency, Some(query.clone())))
+            });
+        }
+        let blocking = BlockingClient::new(core(&server.base_url, backend)).expect("blocking");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function("blocking_create_c1", |b| {
+            b.iter(|| blocking.execute(&fresh_create()).expect("create"))
+        });
+        group.bench_function("blocking_query_c1", |b| {
+            b.iter(|| blocking.execute(&query).expect("query"))
+        });
+        group.finish();
+    }
+    drop(server);
+}
+
+/// `concurrency` calls at once on one client; each creates a new order or runs the query.
+async fn run_batch(client: &HyperClient, concurrency: usize, query: Option<QueryAfterSalesOrder>) {
+    let client = Arc::new(client.clone());
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let client = Arc::clone(&client);
+            let query = query.clone();
+            tokio::spawn(async move {
+                match query {
+                    Some(q) => client.execute(&q).await.map(|_| ()),
+                    None => client.execute(&fresh_create()).await.map(|_| ()),
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task").expect("call");
+    }
+}
+
+criterion_group!(e2e, benches);
+criterion_main!(e2e);
