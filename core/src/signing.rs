@@ -145,6 +145,27 @@ impl Authorization {
     }
 }
 
+/// An `Authorization` value safe to log: the signature replaced by `<redacted>`, the other
+/// fields kept. A value that does not parse is redacted whole.
+///
+/// ```
+/// use wechatpay_core::signing::redact_authorization;
+/// let v = r#"WECHATPAY2-SHA256-RSA2048 mchid="1",serial_no="AB",timestamp="1",nonce_str="n",signature="c2VjcmV0""#;
+/// assert_eq!(redact_authorization(v),
+///     r#"WECHATPAY2-SHA256-RSA2048 mchid="1",serial_no="AB",timestamp="1",nonce_str="n",signature="<redacted>""#);
+/// assert_eq!(redact_authorization("Basic dXNlcjpwYXNz"), "<redacted>");
+/// ```
+pub fn redact_authorization(value: &str) -> String {
+    match Authorization::parse(value) {
+        Ok(a) => Authorization {
+            signature: "<redacted>".into(),
+            ..a
+        }
+        .to_header_value(),
+        Err(_) => "<redacted>".into(),
+    }
+}
+
 fn truncated(s: &str) -> String {
     s.chars().take(40).collect()
 }

@@ -32,6 +32,17 @@ use wechatpay_core::{Client, Error, Operation};
 pub use wechatpay_core::TransportConfig as Config;
 
 type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
+type Observer = Arc<dyn Fn(Exchange<'_>) + Send + Sync>;
+
+/// One side of an HTTP exchange, shown to an observer (see [`BlockingClient::with_observer`]).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Exchange<'a> {
+    /// About to be sent, exactly as signed.
+    Request(&'a Request<Vec<u8>>),
+    /// Received, before verification.
+    Response(&'a Response<Vec<u8>>),
+}
 
 /// A blocking WeChat Pay client: core's [`Client`] plus a pooled ureq agent.
 ///
@@ -43,6 +54,7 @@ pub struct BlockingClient {
     config: Config,
     sleep: Sleeper,
     jitter: Arc<dyn Jitter>,
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for BlockingClient {
@@ -87,6 +99,7 @@ impl BlockingClient {
             config,
             sleep: Arc::new(std::thread::sleep),
             jitter: Arc::new(SystemJitter),
+            observer: None,
         })
     }
 
@@ -101,6 +114,15 @@ impl BlockingClient {
     #[must_use]
     pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
         self.jitter = jitter;
+        self
+    }
+
+    /// Shows every request and raw response to `observe` (for a verbose log). The request
+    /// carries the `Authorization` header: redact it with
+    /// [`wechatpay_core::signing::redact_authorization`] before printing.
+    #[must_use]
+    pub fn with_observer(mut self, observe: impl Fn(Exchange<'_>) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Arc::new(observe));
         self
     }
 
@@ -142,7 +164,13 @@ impl BlockingClient {
                         return Err(call.give_up("the call's overall deadline passed"));
                     };
                     span.record("attempt", call.requests_sent());
+                    if let Some(observe) = &self.observer {
+                        observe(Exchange::Request(&request));
+                    }
                     let outcome = self.send(request, remaining.min(self.config.attempt_timeout));
+                    if let (Some(observe), Ok(response)) = (&self.observer, &outcome) {
+                        observe(Exchange::Response(response));
+                    }
                     if let Ok(response) = &outcome {
                         span.record("status", response.status().as_u16());
                         if let Some(id) = response

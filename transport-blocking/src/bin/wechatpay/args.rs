@@ -1,0 +1,117 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Request and query WeChat Pay after-sales profit sharing (平台收付通 · 售后服务分账).
+///
+/// With no base URL and no credentials, every command runs against an embedded mock WeChat Pay.
+#[derive(Parser, Debug)]
+#[command(name = "wechatpay", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) connection: Connection,
+    /// Print the result as one JSON object on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// Print each HTTP exchange on stderr (signatures redacted).
+    #[arg(long, global = true)]
+    pub(crate) verbose: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Where WeChat Pay is and who the merchant is.
+#[derive(Args, Debug)]
+pub(crate) struct Connection {
+    /// WeChat Pay's base URL (`https://api.mch.weixin.qq.com` when credentials are given).
+    #[arg(long, env = "WECHATPAY_BASE_URL", global = true)]
+    pub(crate) base_url: Option<String>,
+    /// Merchant id.
+    #[arg(long, env = "WECHATPAY_MCHID", global = true)]
+    pub(crate) mchid: Option<String>,
+    /// Serial of the merchant's API certificate.
+    #[arg(long, env = "WECHATPAY_MERCHANT_SERIAL", global = true)]
+    pub(crate) merchant_serial: Option<String>,
+    /// The merchant's API private key (PEM, PKCS#8 or PKCS#1).
+    #[arg(
+        long,
+        env = "WECHATPAY_MERCHANT_PRIVATE_KEY",
+        value_name = "FILE",
+        global = true
+    )]
+    pub(crate) merchant_private_key: Option<PathBuf>,
+    /// The WeChat Pay public key id (PUB_KEY_ID_…).
+    #[arg(long, env = "WECHATPAY_PUBLIC_KEY_ID", global = true)]
+    pub(crate) wechatpay_public_key_id: Option<String>,
+    /// The WeChat Pay public key (PEM).
+    #[arg(long, env = "WECHATPAY_PUBLIC_KEY", value_name = "FILE", global = true)]
+    pub(crate) wechatpay_public_key: Option<PathBuf>,
+}
+
+impl Connection {
+    pub(crate) fn any_credential(&self) -> bool {
+        self.mchid.is_some()
+            || self.merchant_serial.is_some()
+            || self.merchant_private_key.is_some()
+            || self.wechatpay_public_key_id.is_some()
+            || self.wechatpay_public_key.is_some()
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// After-sales profit sharing.
+    #[command(subcommand)]
+    AfterSales(AfterSales),
+    /// Runs the whole story against the embedded mock: create, query until final, for a
+    /// success and for a failure.
+    Demo,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AfterSales {
+    /// Request after-sales profit sharing (POST /v3/ecommerce/profitsharing/after-sales-orders).
+    Create(CreateArgs),
+    /// Query its result (GET /v3/ecommerce/profitsharing/after-sales-orders).
+    Query(QueryArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CreateArgs {
+    /// The e-commerce sub-merchant that funds the split.
+    #[arg(long)]
+    pub(crate) sub_mchid: String,
+    /// The paid order's WeChat Pay transaction id.
+    #[arg(long)]
+    pub(crate) transaction_id: String,
+    /// Amount in fen (integer, > 0).
+    #[arg(long, value_name = "FEN")]
+    pub(crate) amount: i64,
+    /// REFUND_TICKET, CHANGE_TICKET or RETURN_GOODS.
+    #[arg(long)]
+    pub(crate) scene: String,
+    /// The WeChat Pay refund id.
+    #[arg(long)]
+    pub(crate) refund_id: String,
+    /// The split type.
+    #[arg(long = "type", default_value = "SERVICE_FEE_INCOME")]
+    pub(crate) sharing_type: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct QueryArgs {
+    /// The e-commerce sub-merchant that funds the split.
+    #[arg(long)]
+    pub(crate) sub_mchid: String,
+    /// The paid order's WeChat Pay transaction id.
+    #[arg(long)]
+    pub(crate) transaction_id: String,
+    /// Poll (with backoff) until the result is final.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub(crate) wait_timeout: u64,
+}

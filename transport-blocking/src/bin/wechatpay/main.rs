@@ -1,0 +1,304 @@
+//! `wechatpay`: request and query WeChat Pay after-sales profit sharing from the command line.
+//!
+//! Exit codes: 0 success; 1 an API error, a verification failure or a transport failure;
+//! 2 bad usage or configuration.
+
+mod args;
+mod connect;
+mod output;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use wechatpay_core::{
+    AfterSalesOrder, CreateAfterSalesOrder, Error, FailReason, QueryAfterSalesOrder, Scene,
+    SharingType, signing,
+};
+use wechatpay_mock_server::MockWechatPay;
+use wechatpay_transport_blocking::{BlockingClient, Exchange};
+
+use args::{AfterSales, Cli, Command, CreateArgs, QueryArgs};
+
+/// A failure before or outside a WeChat Pay call: message and exit code.
+pub(crate) struct Fail {
+    code: u8,
+    message: String,
+}
+
+impl Fail {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn runtime(message: impl Into<String>) -> Self {
+        Self {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+/// The end of a command: success, a WeChat Pay error already printed, or a failure to print.
+enum Outcome {
+    Done,
+    Failed(u8),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(&cli) {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed(code)) => ExitCode::from(code),
+        Err(Fail { code, message }) => {
+            eprintln!("wechatpay: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<Outcome, Fail> {
+    match &cli.command {
+        Command::Demo => demo(cli),
+        Command::AfterSales(cmd) => {
+            let (core, _embedded) = connect::core_client(&cli.connection)?;
+            let mut client = connect::blocking(core)?;
+            if cli.verbose {
+                client = client.with_observer(output::exchange);
+            }
+            match cmd {
+                AfterSales::Create(a) => create(&client, a, cli.json),
+                AfterSales::Query(q) => query(&client, q, cli.json),
+            }
+        }
+    }
+}
+
+fn finish<T>(result: Result<T, Error>, json: bool, print: impl FnOnce(&T, bool)) -> Outcome {
+    match result {
+        Ok(v) => {
+            print(&v, json);
+            Outcome::Done
+        }
+        Err(e) => Outcome::Failed(output::error(&e, json)),
+    }
+}
+
+fn create(client: &BlockingClient, a: &CreateArgs, json: bool) -> Result<Outcome, Fail> {
+    let op = CreateAfterSalesOrder {
+        sub_mchid: a.sub_mchid.clone(),
+        transaction_id: a.transaction_id.clone(),
+        amount: a.amount,
+        sharing_type: SharingType::from(a.sharing_type.to_ascii_uppercase()),
+        scene: Scene::from(a.scene.to_ascii_uppercase()),
+        refund_id: a.refund_id.clone(),
+    };
+    Ok(finish(client.execute(&op), json, output::accepted))
+}
+
+fn query(client: &BlockingClient, q: &QueryArgs, json: bool) -> Result<Outcome, Fail> {
+    let op = QueryAfterSalesOrder::new(q.sub_mchid.clone(), q.transaction_id.clone());
+    if !q.wait {
+        return Ok(finish(client.execute(&op), json, output::order));
+    }
+    let schedule = Poll {
+        first: Duration::from_secs(1),
+        max: Duration::from_secs(10),
+        deadline: Duration::from_secs(q.wait_timeout),
+    };
+    Ok(finish(
+        wait_final(client, &op, schedule, std::io::stderr().is_terminal()),
+        json,
+        output::order,
+    ))
+}
+
+/// How `--wait` polls: doubling intervals from `first` up to `max`, until `deadline`.
+#[derive(Clone, Copy)]
+struct Poll {
+    first: Duration,
+    max: Duration,
+    deadline: Duration,
+}
+
+/// Queries until the result is final, with backoff; a progress line on a terminal.
+fn wait_final(
+    client: &BlockingClient,
+    op: &QueryAfterSalesOrder,
+    poll: Poll,
+    progress: bool,
+) -> Result<AfterSalesOrder, Error> {
+    #[allow(clippy::disallowed_methods, reason = "the CLI measures its own wait")]
+    let started = Instant::now();
+    let mut interval = poll.first;
+    let mut queries = 0u32;
+    loop {
+        let order = client.execute(op)?;
+        queries += 1;
+        if order.is_final() {
+            if progress {
+                eprintln!();
+            }
+            return Ok(order);
+        }
+        let elapsed = started.elapsed();
+        if elapsed + interval > poll.deadline {
+            if progress {
+                eprintln!();
+            }
+            return Err(Error::timeout(format!(
+                "still {} after {queries} queries in {:.1} s (--wait-timeout {} s)",
+                order.result,
+                elapsed.as_secs_f64(),
+                poll.deadline.as_secs()
+            )));
+        }
+        if progress {
+            eprint!(
+                "\rwaiting for a final result: {} (query {queries}, {:.1} s)   ",
+                order.result,
+                elapsed.as_secs_f64()
+            );
+        }
+        std::thread::sleep(interval);
+        interval = (interval * 2).min(poll.max);
+    }
+}
+
+/// The whole story against the embedded mock.
+fn demo(cli: &Cli) -> Result<Outcome, Fail> {
+    if cli.connection.base_url.is_some() || cli.connection.any_credential() {
+        return Err(Fail::usage(
+            "demo always runs against the embedded mock: give it no connection settings",
+        ));
+    }
+    let embedded = connect::embedded(MockWechatPay::builder())?;
+    let mock = &embedded.mock;
+    let (id, _) = mock.wechatpay_public_key();
+    eprintln!(
+        "wechatpay demo: an embedded mock WeChat Pay is listening at {}",
+        mock.base_url()
+    );
+    println!(
+        "merchant {} (API certificate {}), trusting WeChat Pay key {id}",
+        wechatpay_mock_server::keys::TEST_MCHID,
+        wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL
+    );
+    let verbose = cli.verbose;
+    let client = connect::blocking(mock.client())?.with_observer(move |x| {
+        if verbose {
+            output::exchange(x);
+        } else {
+            narrate(x);
+        }
+    });
+    let poll = Poll {
+        first: Duration::from_millis(200),
+        max: Duration::from_secs(1),
+        deadline: Duration::from_secs(30),
+    };
+    let sub = "1900000109";
+    let cases = [
+        (
+            "a split that succeeds",
+            "4208450740201411110007820472",
+            None,
+        ),
+        (
+            "a split that fails",
+            "4208450740201411110007820473",
+            Some(FailReason::NoRelation),
+        ),
+    ];
+    for (n, (title, tx, failure)) in cases.into_iter().enumerate() {
+        println!();
+        println!("== {}. {title} ==", n + 1);
+        if let Some(reason) = failure {
+            mock.fail_order(sub, tx, reason);
+        }
+        let op = CreateAfterSalesOrder::new(
+            sub,
+            tx,
+            100,
+            Scene::RefundTicket,
+            format!("5000000038201905270973267885{n}"),
+        );
+        println!("-- request after-sales profit sharing");
+        match client.execute(&op) {
+            Ok(a) => {
+                println!("   verified: the answer's signature matches WeChat Pay's key");
+                output::accepted(&a, cli.json);
+            }
+            Err(e) => return Ok(Outcome::Failed(output::error(&e, cli.json))),
+        }
+        println!("-- query until the result is final");
+        match wait_final(&client, &op.query(), poll, false) {
+            Ok(order) => {
+                println!("   verified: the answer's signature matches WeChat Pay's key");
+                output::order(&order, cli.json);
+            }
+            Err(e) => return Ok(Outcome::Failed(output::error(&e, cli.json))),
+        }
+    }
+    println!();
+    println!(
+        "done: every request was signed with the merchant key and every answer verified before use"
+    );
+    Ok(Outcome::Done)
+}
+
+/// The demo's account of an exchange: what was signed and sent, what came back.
+fn narrate(x: Exchange<'_>) {
+    match x {
+        Exchange::Request(r) => {
+            let auth = r
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let pq = r.uri().path_and_query().map_or("", |p| p.as_str());
+            println!("   {} {pq}", r.method());
+            if let Ok(a) = signing::Authorization::parse(auth) {
+                let message = signing::request_message(
+                    r.method().as_str(),
+                    pq,
+                    &a.timestamp,
+                    &a.nonce_str,
+                    r.body(),
+                );
+                println!("   signed message (SHA256-RSA, merchant key):");
+                for line in String::from_utf8_lossy(&message).split_terminator('\n') {
+                    println!("     | {line}");
+                }
+            }
+            println!("   Authorization: {}", signing::redact_authorization(auth));
+        }
+        Exchange::Response(r) => {
+            let h = |n: &str| {
+                r.headers()
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned()
+            };
+            println!(
+                "   <- HTTP {} signed by {} (Request-ID {}): {}",
+                r.status().as_u16(),
+                h("wechatpay-serial"),
+                h("request-id"),
+                String::from_utf8_lossy(r.body())
+            );
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,294 @@
+//! The `wechatpay` binary, run as a process against the embedded and an external mock.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use wechatpay_mock_server::{MockWechatPay, keys};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+
+struct External {
+    _rt: tokio::runtime::Runtime,
+    mock: MockWechatPay,
+    dir: tempfile::TempDir,
+}
+
+impl External {
+    /// A mock listening on a real port, and key files as a user would have them.
+    fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("rt");
+        let mock = rt
+            .block_on(
+                MockWechatPay::builder()
+                    .processing(1, std::time::Duration::ZERO)
+                    .start(),
+            )
+            .expect("mock");
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, pem) in [
+            ("apiclient_key.pem", keys::TEST_MERCHANT_PRIVATE_KEY),
+            ("pub_key.pem", keys::TEST_WECHATPAY_PUBLIC_KEY),
+            ("wrong_pub_key.pem", keys::TEST_MERCHANT_PUBLIC_KEY),
+        ] {
+            std::fs::write(dir.path().join(name), pem).expect("write key");
+        }
+        Self { _rt: rt, mock, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `wechatpay` with the connection flags for this mock (`public_key` file name chosen).
+    fn run(&self, public_key: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args([
+                "--base-url",
+                &self.mock.base_url(),
+                "--mchid",
+                keys::TEST_MCHID,
+                "--merchant-serial",
+                keys::TEST_MERCHANT_SERIAL,
+            ])
+            .arg("--merchant-private-key")
+            .arg(self.path("apiclient_key.pem"))
+            .args([
+                "--wechatpay-public-key-id",
+                keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            ])
+            .arg("--wechatpay-public-key")
+            .arg(self.path(public_key))
+            .args(args)
+            .env_clear()
+            .output()
+            .expect("run wechatpay")
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const CREATE: [&str; 12] = [
+    "after-sales",
+    "create",
+    "--sub-mchid",
+    "1900000109",
+    "--transaction-id",
+    "4208450740201411110007820472",
+    "--amount",
+    "100",
+    "--scene",
+    "REFUND_TICKET",
+    "--refund-id",
+    "50000000382019052709732678859",
+];
+const QUERY: [&str; 6] = [
+    "after-sales",
+    "query",
+    "--sub-mchid",
+    "1900000109",
+    "--transaction-id",
+    "4208450740201411110007820472",
+];
+
+#[test]
+fn demo_tells_the_whole_story() {
+    let out = Command::new(BIN)
+        .arg("demo")
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("signed message"), "{stdout}");
+    assert!(stdout.contains("signature=\"<redacted>\""), "{stdout}");
+    assert!(stdout.contains("result: SUCCESS"), "{stdout}");
+    assert!(
+        stdout.contains("result: FAILED") && stdout.contains("fail_reason=NO_RELATION"),
+        "{stdout}"
+    );
+    assert!(text(&out.stderr).contains("embedded mock"));
+}
+
+#[test]
+fn create_and_query_with_json_output() {
+    let ext = External::start();
+    let out = ext.run("pub_key.pem", &[&CREATE[..], &["--json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(created["transaction_id"], "4208450740201411110007820472");
+    assert_eq!(created["amount"], 100);
+
+    let out = ext.run("pub_key.pem", &[&QUERY[..], &["--json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(first["result"], "PROCESSING");
+
+    let out = ext.run("pub_key.pem", &[&QUERY[..], &["--json", "--wait"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let done: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(done["result"], "SUCCESS");
+    assert!(
+        done["finish_time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+08:00")),
+        "{done}"
+    );
+    assert_eq!(ext.mock.order_count(), 1);
+}
+
+#[test]
+fn a_wechatpay_key_that_does_not_match_fails_with_exit_1() {
+    let ext = External::start();
+    let out = ext.run("wrong_pub_key.pem", &CREATE);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("signature did not verify"), "{stderr}");
+    assert!(stderr.contains("Request-ID"), "{stderr}");
+}
+
+#[test]
+fn an_api_error_prints_code_message_and_request_id() {
+    let ext = External::start();
+    let out = ext.run("pub_key.pem", &QUERY);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("RESOURCE_NOT_EXISTS"), "{stderr}");
+    assert!(stderr.contains("Request-ID:"), "{stderr}");
+}
+
+#[test]
+fn a_missing_key_file_exits_2_naming_it() {
+    let out = Command::new(BIN)
+        .args([
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--mchid",
+            "1900000100",
+            "--merchant-serial",
+            "ABC",
+        ])
+        .args(["--merchant-private-key", "/nonexistent/apiclient_key.pem"])
+        .args([
+            "--wechatpay-public-key-id",
+            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            "--wechatpay-public-key",
+            "/nonexistent/pub.pem",
+        ])
+        .args(QUERY)
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/apiclient_key.pem"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn partial_settings_and_bad_input_exit_2() {
+    let out = Command::new(BIN)
+        .args(["--mchid", "1900000100"])
+        .args(QUERY)
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--merchant-serial"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let ext = External::start();
+    let mut bad = CREATE.to_vec();
+    bad[7] = "0";
+    let out = ext.run("pub_key.pem", &bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("amount"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(ext.mock.order_count(), 0);
+}
+
+#[test]
+fn settings_come_from_the_environment_too() {
+    let ext = External::start();
+    let out = Command::new(BIN)
+        .args(CREATE)
+        .env_clear()
+        .env("WECHATPAY_BASE_URL", ext.mock.base_url())
+        .env("WECHATPAY_MCHID", keys::TEST_MCHID)
+        .env("WECHATPAY_MERCHANT_SERIAL", keys::TEST_MERCHANT_SERIAL)
+        .env(
+            "WECHATPAY_MERCHANT_PRIVATE_KEY",
+            ext.path("apiclient_key.pem"),
+        )
+        .env(
+            "WECHATPAY_PUBLIC_KEY_ID",
+            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+        )
+        .env("WECHATPAY_PUBLIC_KEY", ext.path("pub_key.pem"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("accepted:"));
+}
+
+#[test]
+fn verbose_shows_the_exchange_without_secrets() {
+    let ext = External::start();
+    let out = ext.run("pub_key.pem", &[&CREATE[..], &["--verbose"]].concat());
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("> POST "), "{stderr}");
+    assert!(stderr.contains("< 200"), "{stderr}");
+    assert!(stderr.contains("signature=\"<redacted>\""), "{stderr}");
+    assert!(
+        stderr.contains("< wechatpay-signature: <redacted>"),
+        "{stderr}"
+    );
+    let key_line = keys::TEST_MERCHANT_PRIVATE_KEY
+        .lines()
+        .nth(3)
+        .expect("key line");
+    assert!(!stderr.contains(key_line));
+}
+
+#[test]
+fn help_on_every_command() {
+    for args in [
+        &["--help"][..],
+        &["after-sales", "--help"],
+        &["after-sales", "create", "--help"],
+        &["after-sales", "query", "--help"],
+        &["demo", "--help"],
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+    let out = Command::new(BIN)
+        .args(["after-sales", "create"])
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "missing required flags is bad usage"
+    );
+}
