@@ -59,6 +59,7 @@ impl Client {
             nonces: Arc::new(SystemNonce),
             max_skew_secs: DEFAULT_MAX_SKEW_SECS,
             user_agent: default_user_agent(),
+            allow_empty_keys: false,
         }
     }
 
@@ -146,6 +147,11 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// The tolerance for answers' timestamps, in seconds.
+    pub(crate) fn max_skew_secs(&self) -> u64 {
+        self.inner.max_skew_secs
+    }
+
     /// The clock this client signs and verifies with.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
@@ -173,9 +179,17 @@ pub struct ClientBuilder {
     nonces: Arc<dyn NonceSource>,
     max_skew_secs: u64,
     user_agent: String,
+    allow_empty_keys: bool,
 }
 
 impl ClientBuilder {
+    /// Accepts an empty key ring: for platform-certificate mode before the first download
+    /// (see [`crate::certificates::CertificateKeeper`]), which fills it.
+    pub fn allow_empty_key_ring(mut self) -> Self {
+        self.allow_empty_keys = true;
+        self
+    }
+
     /// Where requests go: scheme and host (and port), no path. Default
     /// [`DEFAULT_BASE_URL`]; a mock server's URL in tests.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
@@ -218,7 +232,7 @@ impl ClientBuilder {
     /// header value.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = normalise_base_url(&self.base_url)?;
-        if self.keys.is_empty() {
+        if self.keys.is_empty() && !self.allow_empty_keys {
             return Err(Error::config(
                 "the key ring is empty: add the WeChat Pay public key or a platform certificate, or no answer can be verified",
             ));

@@ -42,6 +42,42 @@ pub enum ErrorKind {
     Timeout,
     /// The response body was larger than the configured cap.
     ResponseTooLarge,
+    /// An encrypted resource (a platform certificate) could not be decrypted;
+    /// [`Error::decrypt_problem`] says why.
+    Decrypt,
+}
+
+/// Why an `AEAD_AES_256_GCM` resource could not be decrypted.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecryptProblem {
+    /// The APIv3 key is not 32 bytes.
+    KeyLength {
+        /// The length given.
+        len: usize,
+    },
+    /// The algorithm is not `AEAD_AES_256_GCM`.
+    Algorithm,
+    /// The nonce is not 12 bytes.
+    Nonce,
+    /// The ciphertext is not standard base64.
+    Base64,
+    /// Authentication failed: a wrong APIv3 key, or altered ciphertext, nonce or associated data.
+    Tag,
+}
+
+impl fmt::Display for DecryptProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KeyLength { len } => write!(f, "the APIv3 key has {len} bytes; it must have 32"),
+            Self::Algorithm => f.write_str("the algorithm is not AEAD_AES_256_GCM"),
+            Self::Nonce => f.write_str("the nonce is not 12 bytes"),
+            Self::Base64 => f.write_str("the ciphertext is not base64"),
+            Self::Tag => {
+                f.write_str("authentication failed: wrong APIv3 key, or the ciphertext was altered")
+            }
+        }
+    }
 }
 
 /// Why a key, certificate or PEM file could not be used.
@@ -111,6 +147,7 @@ struct Inner {
     request_id: Option<String>,
     serial: Option<String>,
     key_problem: Option<KeyProblem>,
+    decrypt_problem: Option<DecryptProblem>,
     retryable: bool,
     fate_unknown: bool,
     retry_after: Option<std::time::Duration>,
@@ -149,6 +186,7 @@ impl Error {
                 request_id: None,
                 serial: None,
                 key_problem: None,
+                decrypt_problem: None,
                 retryable: false,
                 fate_unknown: false,
                 retry_after: None,
@@ -172,6 +210,12 @@ impl Error {
     pub(crate) fn key(problem: KeyProblem, context: &'static str) -> Self {
         let mut e = Self::new(ErrorKind::Key, context);
         e.inner.key_problem = Some(problem);
+        e
+    }
+
+    pub(crate) fn decrypt(problem: DecryptProblem) -> Self {
+        let mut e = Self::new(ErrorKind::Decrypt, "cannot decrypt the resource");
+        e.inner.decrypt_problem = Some(problem);
         e
     }
 
@@ -344,6 +388,11 @@ impl Error {
         self.inner.serial.as_deref()
     }
 
+    /// For [`ErrorKind::Decrypt`]: why decryption failed.
+    pub fn decrypt_problem(&self) -> Option<DecryptProblem> {
+        self.inner.decrypt_problem
+    }
+
     /// For [`ErrorKind::Key`]: why the key material was refused.
     pub fn key_problem(&self) -> Option<KeyProblem> {
         self.inner.key_problem
@@ -386,6 +435,13 @@ impl fmt::Display for Error {
                 match i.key_problem {
                     Some(p) => write!(f, "{p}")?,
                     None => f.write_str("unusable key")?,
+                }
+            }
+            ErrorKind::Decrypt => {
+                write!(f, "{}: ", i.what)?;
+                match i.decrypt_problem {
+                    Some(p) => write!(f, "{p}")?,
+                    None => f.write_str("unknown problem")?,
                 }
             }
             ErrorKind::UnknownSerial => {

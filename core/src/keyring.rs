@@ -230,6 +230,31 @@ impl KeyRing {
         keys.push(t);
     }
 
+    /// An independent copy: the same keys, but additions to one do not show in the other.
+    pub fn snapshot(&self) -> Self {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        Self {
+            keys: Arc::new(RwLock::new(keys.clone())),
+        }
+    }
+
+    /// Whether a platform certificate is held.
+    pub fn has_platform_certificate(&self) -> bool {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        keys.iter().any(|k| matches!(k, Trusted::Certificate(_)))
+    }
+
+    /// The platform certificates held.
+    pub fn platform_certificates(&self) -> Vec<PlatformCertificate> {
+        let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        keys.iter()
+            .filter_map(|k| match k {
+                Trusted::Certificate(c) => Some(c.clone()),
+                Trusted::PublicKey { .. } => None,
+            })
+            .collect()
+    }
+
     /// The key with this serial, if trusted.
     pub fn get(&self, serial: &str) -> Option<PublicKey> {
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);

@@ -65,6 +65,7 @@
 
 mod after_sales;
 pub mod call;
+pub mod certificates;
 mod client;
 mod clock;
 mod credentials;
@@ -90,7 +91,7 @@ pub use client::{
 pub use clock::{Clock, FixedClock, FixedNonce, NONCE_LEN, NonceSource, SystemClock, SystemNonce};
 pub use credentials::MerchantCredentials;
 pub use crypto::Backend;
-pub use error::{Error, ErrorKind, KeyProblem};
+pub use error::{DecryptProblem, Error, ErrorKind, KeyProblem};
 pub use keyring::{KeyRing, PUBLIC_KEY_ID_PREFIX, PlatformCertificate};
 pub use keys::{PrivateKey, PublicKey};
 pub use model::{FailReason, ProfitSharingResult, Scene, SharingType};
