@@ -1,7 +1,7 @@
 //! Create an after-sales split and query it until final, with the blocking transport, against
 //! the in-process mock WeChat Pay.
 //!
-//! `cargo run -p wechatpay-transport-blocking --example after_sales`
+//! `cargo run -p wechatpay-transport-blocking --example blocking_after_sales`
 
 use std::time::Duration;
 
