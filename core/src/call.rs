@@ -98,6 +98,13 @@ impl<O: Operation> Call<O> {
         }
     }
 
+    /// Starts with the operation's recovery check, when it has one: for running an operation
+    /// again after an answer that could not be verified (it may have taken effect).
+    pub fn check_first(mut self) -> Self {
+        self.probe_next = self.operation.recovery().is_some();
+        self
+    }
+
     /// The next thing to do.
     pub fn step(&mut self) -> Step {
         match std::mem::replace(&mut self.state, State::Taken) {

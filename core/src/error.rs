@@ -214,7 +214,11 @@ impl Error {
     }
 
     pub(crate) fn decrypt(problem: DecryptProblem) -> Self {
-        let mut e = Self::new(ErrorKind::Decrypt, "cannot decrypt the resource");
+        let what = match problem {
+            DecryptProblem::KeyLength { .. } => "unusable APIv3 key",
+            _ => "cannot decrypt the resource",
+        };
+        let mut e = Self::new(ErrorKind::Decrypt, what);
         e.inner.decrypt_problem = Some(problem);
         e
     }

@@ -40,6 +40,8 @@ pub enum Route {
     CreateAfterSales,
     /// `GET /v3/ecommerce/profitsharing/after-sales-orders`.
     QueryAfterSales,
+    /// `GET /v3/certificates`.
+    Certificates,
     /// A path or method the mock does not serve.
     Unknown,
 }

@@ -20,6 +20,7 @@
 
 mod after_sales;
 mod auth;
+mod certificates;
 mod faults;
 pub mod keys;
 mod reply;
@@ -29,6 +30,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use wechatpay_core::certificates::{ApiV3Key, CERTIFICATES_PATH};
 use wechatpay_core::{
     AFTER_SALES_PATH, Client, ClientBuilder, Clock, Error, FailReason, KeyRing,
     MerchantCredentials, PlatformCertificate, PrivateKey, PublicKey, SystemClock,
@@ -39,7 +41,7 @@ pub use faults::{Fault, Route};
 pub use state::{Answer, Outcome, StoredOrder};
 
 use reply::{Reply, Signer, fault_reply, render, request_id};
-use state::{Merchant, Processing, State};
+use state::{Merchant, Platform, Processing, State};
 
 /// The default cap on request bodies: WeChat Pay's JSON requests are small.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
@@ -61,7 +63,8 @@ pub struct MockBuilder {
     merchants: HashMap<String, Merchant>,
     wechatpay_public_key_id: String,
     wechatpay_private_key: String,
-    platform: Option<(String, String)>,
+    platforms: Vec<(String, String)>,
+    apiv3_keys: HashMap<String, ApiV3Key>,
     sign_with: SignWith,
     clock: Arc<dyn Clock>,
     processing: Processing,
@@ -87,6 +90,7 @@ impl MockBuilder {
                 Merchant {
                     serial: keys::TEST_MERCHANT_SERIAL.to_owned(),
                     public_key,
+                    apiv3_key: None,
                 },
             );
         }
@@ -94,7 +98,8 @@ impl MockBuilder {
             merchants,
             wechatpay_public_key_id: keys::TEST_WECHATPAY_PUBLIC_KEY_ID.to_owned(),
             wechatpay_private_key: keys::TEST_WECHATPAY_PRIVATE_KEY.to_owned(),
-            platform: None,
+            platforms: Vec::new(),
+            apiv3_keys: HashMap::new(),
             sign_with: SignWith::PublicKey,
             clock: Arc::new(SystemClock),
             processing: Processing {
@@ -120,6 +125,7 @@ impl MockBuilder {
             Merchant {
                 serial: serial.to_owned(),
                 public_key,
+                apiv3_key: None,
             },
         );
         self
@@ -132,9 +138,18 @@ impl MockBuilder {
         self
     }
 
-    /// A platform certificate and its private key (PEM), for certificate mode.
+    /// Adds a platform certificate and its private key (PEM): served by `/v3/certificates` and
+    /// usable to sign answers. [`SignWith::PlatformCertificate`] signs with the last one added.
     pub fn platform_certificate(mut self, certificate_pem: &str, private_key_pem: &str) -> Self {
-        self.platform = Some((certificate_pem.to_owned(), private_key_pem.to_owned()));
+        self.platforms
+            .push((certificate_pem.to_owned(), private_key_pem.to_owned()));
+        self
+    }
+
+    /// Puts merchant `mchid` in certificate mode: `/v3/certificates` answers it, encrypted with
+    /// this APIv3 key. Merchants without a key get 404 `RESOURCE_NOT_EXISTS` there.
+    pub fn apiv3_key(mut self, mchid: &str, key: ApiV3Key) -> Self {
+        self.apiv3_keys.insert(mchid.to_owned(), key);
         self
     }
 
@@ -197,28 +212,34 @@ impl MockBuilder {
             serial: self.wechatpay_public_key_id.clone(),
             key: wechatpay_key,
         };
-        let (platform_certificate, platform_signer) = match &self.platform {
-            Some((cert, key)) => {
-                let cert = PlatformCertificate::from_pem(cert)?;
-                let signer = Signer {
-                    serial: cert.serial().to_owned(),
-                    key: PrivateKey::from_pem_with(key, fastest_backend())?,
-                };
-                (Some(cert), Some(signer))
-            }
-            None => (None, None),
-        };
-        let signer = match (self.sign_with, &platform_signer) {
+        let platforms = self
+            .platforms
+            .iter()
+            .map(|(cert, key)| Platform::load(cert, key))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let signer = match (self.sign_with, platforms.last()) {
             (SignWith::PublicKey, _) => public_key_signer.clone(),
-            (SignWith::PlatformCertificate, Some(s)) => s.clone(),
+            (SignWith::PlatformCertificate, Some(p)) => p.signer.clone(),
             (SignWith::PlatformCertificate, None) => {
                 return Err(Error::config(
                     "sign_with(PlatformCertificate) needs a platform certificate and its key",
                 ));
             }
         };
+        let mut merchants = self.merchants;
+        for (mchid, key) in self.apiv3_keys {
+            match merchants.get_mut(&mchid) {
+                Some(m) => m.apiv3_key = Some(key),
+                None => {
+                    return Err(Error::config(format!(
+                        "apiv3_key names merchant {mchid}, which the mock does not know"
+                    )));
+                }
+            }
+        }
         let state = Arc::new(State::new(
-            self.merchants,
+            merchants,
+            platforms,
             signer,
             self.clock,
             self.processing,
@@ -240,9 +261,7 @@ impl MockBuilder {
             server,
             state,
             wechatpay_public_key: (self.wechatpay_public_key_id, wechatpay_public_key),
-            platform_certificate,
             public_key_signer,
-            platform_signer,
         })
     }
 }
@@ -252,9 +271,7 @@ pub struct MockWechatPay {
     server: MockServer,
     state: Arc<State>,
     wechatpay_public_key: (String, PublicKey),
-    platform_certificate: Option<PlatformCertificate>,
     public_key_signer: Signer,
-    platform_signer: Option<Signer>,
 }
 
 impl std::fmt::Debug for MockWechatPay {
@@ -299,8 +316,8 @@ impl MockWechatPay {
             &self.wechatpay_public_key.0,
             self.wechatpay_public_key.1.clone(),
         );
-        if let Some(cert) = &self.platform_certificate {
-            ring.add_platform_certificate(cert.clone());
+        for cert in self.state.platform_certificates() {
+            ring.add_platform_certificate(cert);
         }
         ring
     }
@@ -310,9 +327,47 @@ impl MockWechatPay {
         (&self.wechatpay_public_key.0, &self.wechatpay_public_key.1)
     }
 
-    /// The platform certificate, when configured.
-    pub fn platform_certificate(&self) -> Option<&PlatformCertificate> {
-        self.platform_certificate.as_ref()
+    /// The platform certificates served now, in the order they were added.
+    pub fn platform_certificates(&self) -> Vec<PlatformCertificate> {
+        self.state.platform_certificates()
+    }
+
+    /// Rotation, step 1: publishes a new platform certificate (PEM) with its private key;
+    /// returns its serial. Answers are still signed as before.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::Key`] for unusable PEM.
+    pub fn add_platform_certificate(
+        &self,
+        certificate_pem: &str,
+        private_key_pem: &str,
+    ) -> Result<String, Error> {
+        let platform = Platform::load(certificate_pem, private_key_pem)?;
+        let serial = platform.cert.serial().to_owned();
+        self.state.add_platform(platform);
+        Ok(serial)
+    }
+
+    /// Rotation, step 2: signs answers with the published certificate `serial`.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::Config`] when no such certificate is published.
+    pub fn sign_with_platform_certificate(&self, serial: &str) -> Result<(), Error> {
+        let signer = self.state.platform_signer(Some(serial)).ok_or_else(|| {
+            Error::config(format!("no platform certificate {serial} is published"))
+        })?;
+        self.state.set_signer(signer);
+        Ok(())
+    }
+
+    /// Rotation, step 3: stops publishing certificate `serial`; whether it was published.
+    pub fn retire_platform_certificate(&self, serial: &str) -> bool {
+        self.state.retire_platform(serial)
+    }
+
+    /// Puts merchant `mchid` in certificate mode from now on (see [`MockBuilder::apiv3_key`]).
+    pub fn set_apiv3_key(&self, mchid: &str, key: ApiV3Key) {
+        self.state.set_apiv3_key(mchid, key);
     }
 
     /// A client builder for `merchant`, pointed at the mock and trusting its keys.
@@ -338,6 +393,7 @@ impl MockWechatPay {
             Merchant {
                 serial: serial.to_owned(),
                 public_key,
+                apiv3_key: None,
             },
         );
     }
@@ -351,8 +407,8 @@ impl MockWechatPay {
         let signer = match which {
             SignWith::PublicKey => self.public_key_signer.clone(),
             SignWith::PlatformCertificate => self
-                .platform_signer
-                .clone()
+                .state
+                .platform_signer(None)
                 .ok_or_else(|| Error::config("no platform certificate configured"))?,
         };
         self.state.set_signer(signer);
@@ -417,7 +473,7 @@ impl MockWechatPay {
 
 /// The fastest RSA backend compiled in: the mock is test infrastructure, not the code under
 /// test, so it should not be the bottleneck of a load test.
-fn fastest_backend() -> wechatpay_core::Backend {
+pub(crate) fn fastest_backend() -> wechatpay_core::Backend {
     wechatpay_core::Backend::all()
         .last()
         .copied()
@@ -433,14 +489,23 @@ fn route_of(req: &Request) -> Route {
     match (req.method.as_str(), req.url.path()) {
         ("POST", AFTER_SALES_PATH) => Route::CreateAfterSales,
         ("GET", AFTER_SALES_PATH) => Route::QueryAfterSales,
+        ("GET", CERTIFICATES_PATH) => Route::Certificates,
         _ => Route::Unknown,
     }
 }
 
 impl Responder {
-    fn handle(&self, route: Route, req: &Request) -> Reply {
+    /// The reply, and the signer to use instead of the current one (for `/v3/certificates`).
+    fn handle(&self, route: Route, req: &Request) -> (Reply, Option<Signer>) {
+        match self.handle_inner(route, req) {
+            Ok(done) => done,
+            Err(reply) => (reply, None),
+        }
+    }
+
+    fn handle_inner(&self, route: Route, req: &Request) -> Result<(Reply, Option<Signer>), Reply> {
         if req.body.len() > self.state.max_body {
-            return Reply::error(
+            return Err(Reply::error(
                 413,
                 "INVALID_REQUEST",
                 format!(
@@ -448,30 +513,31 @@ impl Responder {
                     req.body.len(),
                     self.state.max_body
                 ),
-            );
+            ));
         }
         if route == Route::Unknown {
-            return if req.url.path() == AFTER_SALES_PATH {
-                Reply::error(
-                    405,
-                    "METHOD_NOT_ALLOWED",
-                    format!("{} is not allowed on this path", req.method),
-                )
-            } else {
-                Reply::error(404, "NOT_FOUND", "no such API: the path is not served")
-            };
+            return Err(
+                if matches!(req.url.path(), AFTER_SALES_PATH | CERTIFICATES_PATH) {
+                    Reply::error(
+                        405,
+                        "METHOD_NOT_ALLOWED",
+                        format!("{} is not allowed on this path", req.method),
+                    )
+                } else {
+                    Reply::error(404, "NOT_FOUND", "no such API: the path is not served")
+                },
+            );
         }
         let path_and_query = match req.url.query() {
             Some(q) => format!("{}?{q}", req.url.path()),
             None => req.url.path().to_owned(),
         };
-        if let Err(reply) = auth::authenticate(&self.state, req, &path_and_query) {
-            return reply;
-        }
-        match route {
-            Route::CreateAfterSales => after_sales::create(&self.state, req),
-            _ => after_sales::query(&self.state, req),
-        }
+        let mchid = auth::authenticate(&self.state, req, &path_and_query)?;
+        Ok(match route {
+            Route::CreateAfterSales => (after_sales::create(&self.state, req), None),
+            Route::Certificates => certificates::download(&self.state, &mchid)?,
+            _ => (after_sales::query(&self.state, req), None),
+        })
     }
 }
 
@@ -480,8 +546,8 @@ impl Respond for Responder {
         let id = request_id();
         let route = route_of(req);
         let fault = self.state.take_fault(route);
-        let reply = match fault.as_ref().and_then(fault_reply) {
-            Some(r) => r,
+        let (reply, signer) = match fault.as_ref().and_then(fault_reply) {
+            Some(r) => (r, None),
             None => self.handle(route, req),
         };
         self.state.record(state::Answer {
@@ -502,12 +568,7 @@ impl Respond for Responder {
                     .unwrap_or_default()
             );
         }
-        render(
-            reply,
-            &id,
-            &self.state.signer(),
-            self.state.now(),
-            fault.as_ref(),
-        )
+        let signer = signer.unwrap_or_else(|| self.state.signer());
+        render(reply, &id, &signer, self.state.now(), fault.as_ref())
     }
 }

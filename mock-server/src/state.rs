@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{
-    AfterSalesOrder, Clock, CreateAfterSalesOrder, FailReason, ProfitSharingResult, PublicKey,
+    AfterSalesOrder, Clock, CreateAfterSalesOrder, Error, FailReason, PlatformCertificate,
+    PrivateKey, ProfitSharingResult, PublicKey,
 };
 
 use crate::faults::{Armed, Fault, Route};
@@ -15,6 +17,31 @@ use crate::reply::Signer;
 pub(crate) struct Merchant {
     pub(crate) serial: String,
     pub(crate) public_key: PublicKey,
+    /// Set for merchants in certificate mode.
+    pub(crate) apiv3_key: Option<ApiV3Key>,
+}
+
+/// A published platform certificate: the certificate, its PEM, and the key that signs with it.
+#[derive(Clone, Debug)]
+pub(crate) struct Platform {
+    pub(crate) cert: PlatformCertificate,
+    pub(crate) pem: String,
+    pub(crate) signer: Signer,
+}
+
+impl Platform {
+    pub(crate) fn load(certificate_pem: &str, private_key_pem: &str) -> Result<Self, Error> {
+        let cert = PlatformCertificate::from_pem(certificate_pem)?;
+        let key = PrivateKey::from_pem_with(private_key_pem, crate::fastest_backend())?;
+        Ok(Self {
+            signer: Signer {
+                serial: cert.serial().to_owned(),
+                key,
+            },
+            cert,
+            pem: certificate_pem.to_owned(),
+        })
+    }
 }
 
 /// The final result a test chose for an order.
@@ -64,6 +91,7 @@ type Key = (String, String);
 
 pub(crate) struct State {
     merchants: RwLock<HashMap<String, Merchant>>,
+    platforms: RwLock<Vec<Platform>>,
     signer: RwLock<Signer>,
     clock: Arc<dyn Clock>,
     orders: Mutex<HashMap<Key, StoredOrder>>,
@@ -82,6 +110,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl State {
     pub(crate) fn new(
         merchants: HashMap<String, Merchant>,
+        platforms: Vec<Platform>,
         signer: Signer,
         clock: Arc<dyn Clock>,
         processing: Processing,
@@ -90,6 +119,7 @@ impl State {
     ) -> Self {
         Self {
             merchants: RwLock::new(merchants),
+            platforms: RwLock::new(platforms),
             signer: RwLock::new(signer),
             clock,
             orders: Mutex::new(HashMap::new()),
@@ -119,6 +149,60 @@ impl State {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(mchid, merchant);
+    }
+
+    pub(crate) fn set_apiv3_key(&self, mchid: &str, key: ApiV3Key) {
+        if let Some(m) = self
+            .merchants
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(mchid)
+        {
+            m.apiv3_key = Some(key);
+        }
+    }
+
+    pub(crate) fn platforms(&self) -> Vec<Platform> {
+        self.platforms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn platform_certificates(&self) -> Vec<PlatformCertificate> {
+        self.platforms().into_iter().map(|p| p.cert).collect()
+    }
+
+    pub(crate) fn add_platform(&self, platform: Platform) {
+        let mut all = self
+            .platforms
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        all.retain(|p| p.cert.serial() != platform.cert.serial());
+        all.push(platform);
+    }
+
+    pub(crate) fn retire_platform(&self, serial: &str) -> bool {
+        let mut all = self
+            .platforms
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let before = all.len();
+        all.retain(|p| p.cert.serial() != serial);
+        before != all.len()
+    }
+
+    /// The signer of platform certificate `serial`, or of the last one published.
+    pub(crate) fn platform_signer(&self, serial: Option<&str>) -> Option<Signer> {
+        let all = self
+            .platforms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match serial {
+            Some(s) => all.iter().find(|p| p.cert.serial() == s),
+            None => all.last(),
+        }
+        .map(|p| p.signer.clone())
     }
 
     pub(crate) fn signer(&self) -> Signer {

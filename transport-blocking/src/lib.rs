@@ -19,14 +19,15 @@
 //! # Ok(()) }
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tracing::field::Empty;
 use wechatpay_core::call::{Call, Step};
+use wechatpay_core::certificates::CertificateKeeper;
 use wechatpay_core::http::{Request, Response};
 use wechatpay_core::retry::{Jitter, SystemJitter};
-use wechatpay_core::{Client, Error, Operation};
+use wechatpay_core::{Client, Error, ErrorKind, Operation};
 
 /// The transport's limits: core's [`wechatpay_core::TransportConfig`].
 pub use wechatpay_core::TransportConfig as Config;
@@ -55,6 +56,7 @@ pub struct BlockingClient {
     sleep: Sleeper,
     jitter: Arc<dyn Jitter>,
     observer: Option<Observer>,
+    certificates: Option<Arc<Mutex<CertificateKeeper>>>,
 }
 
 impl std::fmt::Debug for BlockingClient {
@@ -100,6 +102,7 @@ impl BlockingClient {
             sleep: Arc::new(std::thread::sleep),
             jitter: Arc::new(SystemJitter),
             observer: None,
+            certificates: None,
         })
     }
 
@@ -149,13 +152,31 @@ impl BlockingClient {
             elapsed_ms = Empty,
         );
         let _entered = span.enter();
+        self.ensure_certificates()?;
+        let call = || {
+            Call::with_policy(
+                self.core.clone(),
+                operation.clone(),
+                self.config.retry,
+                Arc::clone(&self.jitter),
+            )
+        };
+        match self.drive(call(), &span) {
+            Err(e) if e.kind() == ErrorKind::UnknownSerial && self.refresh_for_unknown_serial() => {
+                // The answer could not be verified, but the request may have taken effect:
+                // check before sending it again.
+                self.drive(call().check_first(), &span)
+            }
+            result => result,
+        }
+    }
+
+    fn drive<O: Operation>(
+        &self,
+        mut call: Call<O>,
+        span: &tracing::Span,
+    ) -> Result<O::Output, Error> {
         let started = Instant::now();
-        let mut call = Call::with_policy(
-            self.core.clone(),
-            operation.clone(),
-            self.config.retry,
-            Arc::clone(&self.jitter),
-        );
         loop {
             match call.step() {
                 Step::Send(request) => {
@@ -201,6 +222,85 @@ impl BlockingClient {
             tracing::warn!(error = %e, "wechatpay call failed");
         }
         result
+    }
+
+    /// Runs in platform-certificate mode: downloads WeChat Pay's certificates when due (on
+    /// demand, before a call), and once more when an answer names an unknown serial (at most
+    /// once per the keeper's interval).
+    #[must_use]
+    pub fn with_certificates(mut self, keeper: CertificateKeeper) -> Self {
+        self.certificates = Some(Arc::new(Mutex::new(keeper)));
+        self
+    }
+
+    /// Downloads the platform certificates now (in certificate mode); returns how many are
+    /// trusted afterwards.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when not in certificate mode; the download's errors.
+    pub fn refresh_certificates(&self) -> Result<usize, Error> {
+        let keeper = self
+            .certificates
+            .as_ref()
+            .ok_or_else(|| Error::config("not in certificate mode: use with_certificates"))?;
+        let mut keeper = keeper.lock().unwrap_or_else(PoisonError::into_inner);
+        self.refresh_locked(&mut keeper)
+    }
+
+    fn refresh_locked(&self, keeper: &mut CertificateKeeper) -> Result<usize, Error> {
+        let now = self.core.clock().now_unix();
+        let outcome = keeper.prepare(&self.core).and_then(|(request, pending)| {
+            let response = self.send(request, self.config.attempt_timeout)?;
+            pending.finish(response)
+        });
+        match outcome {
+            Ok(certificates) => {
+                let held = keeper.accept(self.core.keys(), now, certificates);
+                tracing::info!(certificates = held, "platform certificates refreshed");
+                Ok(held)
+            }
+            Err(e) => {
+                keeper.failed(now);
+                Err(e)
+            }
+        }
+    }
+
+    fn ensure_certificates(&self) -> Result<(), Error> {
+        let Some(keeper) = &self.certificates else {
+            return Ok(());
+        };
+        let mut keeper = keeper.lock().unwrap_or_else(PoisonError::into_inner);
+        let keys = self.core.keys();
+        if !keeper.refresh_due(keys, self.core.clock().now_unix()) {
+            return Ok(());
+        }
+        match self.refresh_locked(&mut keeper) {
+            Ok(_) => Ok(()),
+            // Certificates still held: carry on with them, the refresh is retried later.
+            Err(e) if !keeper.refresh_required(keys) => {
+                tracing::warn!(error = %e, "platform certificate refresh failed");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn refresh_for_unknown_serial(&self) -> bool {
+        let Some(keeper) = &self.certificates else {
+            return false;
+        };
+        let mut keeper = keeper.lock().unwrap_or_else(PoisonError::into_inner);
+        if !keeper.should_refresh_for_unknown_serial(self.core.clock().now_unix()) {
+            return false;
+        }
+        match self.refresh_locked(&mut keeper) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "platform certificate refresh failed");
+                false
+            }
+        }
     }
 
     /// One exchange: the request exactly as signed, the raw answer back.

@@ -35,9 +35,10 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tracing::Instrument as _;
 use tracing::field::Empty;
 use wechatpay_core::call::{Call, Step};
+use wechatpay_core::certificates::CertificateKeeper;
 use wechatpay_core::http::{Request, Response};
 use wechatpay_core::retry::{Jitter, SystemJitter};
-use wechatpay_core::{Client, Error, Operation};
+use wechatpay_core::{Client, Error, ErrorKind, Operation};
 
 /// The transport's limits: core's [`wechatpay_core::TransportConfig`].
 pub use wechatpay_core::TransportConfig as Config;
@@ -53,6 +54,7 @@ pub struct HyperClient {
     config: Config,
     sleep: Sleeper,
     jitter: Arc<dyn Jitter>,
+    certificates: Option<Arc<tokio::sync::Mutex<CertificateKeeper>>>,
 }
 
 impl std::fmt::Debug for HyperClient {
@@ -99,6 +101,7 @@ impl HyperClient {
             config,
             sleep: Arc::new(|d| Box::pin(tokio::time::sleep(d))),
             jitter: Arc::new(SystemJitter),
+            certificates: None,
         })
     }
 
@@ -145,13 +148,120 @@ impl HyperClient {
             request_id = Empty,
             elapsed_ms = Empty,
         );
-        let call = Call::with_policy(
-            self.core.clone(),
-            operation.clone(),
-            self.config.retry,
-            Arc::clone(&self.jitter),
-        );
-        self.drive(call, span.clone()).instrument(span).await
+        let call = || {
+            Call::with_policy(
+                self.core.clone(),
+                operation.clone(),
+                self.config.retry,
+                Arc::clone(&self.jitter),
+            )
+        };
+        async {
+            self.ensure_certificates().await?;
+            match self.drive(call(), span.clone()).await {
+                Err(e)
+                    if e.kind() == ErrorKind::UnknownSerial
+                        && self.refresh_for_unknown_serial().await =>
+                {
+                    // The answer could not be verified, but the request may have taken
+                    // effect: check before sending it again.
+                    self.drive(call().check_first(), span.clone()).await
+                }
+                result => result,
+            }
+        }
+        .instrument(span.clone())
+        .await
+    }
+
+    /// Runs in platform-certificate mode: downloads WeChat Pay's certificates before the first
+    /// call, refreshes them in the background when due (one refresh at a time, shared by all
+    /// clones and tasks, callers never wait for it while certificates are held), and once more
+    /// when an answer names an unknown serial (at most once per the keeper's interval).
+    #[must_use]
+    pub fn with_certificates(mut self, keeper: CertificateKeeper) -> Self {
+        self.certificates = Some(Arc::new(tokio::sync::Mutex::new(keeper)));
+        self
+    }
+
+    /// Downloads the platform certificates now (in certificate mode); returns how many are
+    /// trusted afterwards.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Config`] when not in certificate mode; the download's errors.
+    pub async fn refresh_certificates(&self) -> Result<usize, Error> {
+        let keeper = self
+            .certificates
+            .as_ref()
+            .ok_or_else(|| Error::config("not in certificate mode: use with_certificates"))?;
+        let mut keeper = keeper.lock().await;
+        self.refresh_locked(&mut keeper).await
+    }
+
+    async fn refresh_locked(&self, keeper: &mut CertificateKeeper) -> Result<usize, Error> {
+        let now = self.core.clock().now_unix();
+        let outcome = match keeper.prepare(&self.core) {
+            Ok((request, pending)) => match self.send(request, self.config.attempt_timeout).await {
+                Ok(response) => pending.finish(response),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(certificates) => {
+                let held = keeper.accept(self.core.keys(), now, certificates);
+                tracing::info!(certificates = held, "platform certificates refreshed");
+                Ok(held)
+            }
+            Err(e) => {
+                keeper.failed(now);
+                Err(e)
+            }
+        }
+    }
+
+    async fn ensure_certificates(&self) -> Result<(), Error> {
+        let Some(keeper) = &self.certificates else {
+            return Ok(());
+        };
+        let keys = self.core.keys();
+        if !keys.has_platform_certificate() {
+            // Nothing to verify with yet: every caller waits for the one download.
+            let mut keeper = keeper.lock().await;
+            if keeper.refresh_required(keys) {
+                self.refresh_locked(&mut keeper).await?;
+            }
+            return Ok(());
+        }
+        // Certificates are held: refresh in the background if due and nobody else is.
+        if let Ok(mut guard) = Arc::clone(keeper).try_lock_owned()
+            && guard.refresh_due(keys, self.core.clock().now_unix())
+        {
+            let this = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = this.refresh_locked(&mut guard).await {
+                    tracing::warn!(error = %e, "platform certificate refresh failed");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn refresh_for_unknown_serial(&self) -> bool {
+        let Some(keeper) = &self.certificates else {
+            return false;
+        };
+        let mut keeper = keeper.lock().await;
+        if !keeper.should_refresh_for_unknown_serial(self.core.clock().now_unix()) {
+            return false;
+        }
+        match self.refresh_locked(&mut keeper).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "platform certificate refresh failed");
+                false
+            }
+        }
     }
 
     async fn drive<O>(&self, mut call: Call<O>, span: tracing::Span) -> Result<O::Output, Error>

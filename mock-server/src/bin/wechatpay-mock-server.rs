@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use wechatpay_core::PublicKey;
-use wechatpay_mock_server::{MockBuilder, keys};
+use wechatpay_core::certificates::ApiV3Key;
+use wechatpay_core::{PlatformCertificate, PublicKey};
+use wechatpay_mock_server::{MockBuilder, SignWith, keys};
 
 /// A signature-true local WeChat Pay (after-sales profit sharing), for tests.
 #[derive(Parser, Debug)]
@@ -36,12 +37,32 @@ struct Cli {
     /// The WeChat Pay private key that signs answers (PEM). Absent: generated.
     #[arg(long, value_name = "FILE")]
     wechatpay_private_key: Option<PathBuf>,
+    /// The merchant's APIv3 key: puts the merchant in certificate mode (`/v3/certificates`
+    /// answers it, encrypted with this key).
+    #[arg(long)]
+    apiv3_key: Option<String>,
+    /// A platform certificate (PEM) to publish [default with --apiv3-key or
+    /// --sign-with platform-certificate: the embedded test certificate].
+    #[arg(long, value_name = "FILE", requires = "platform_private_key")]
+    platform_certificate: Option<PathBuf>,
+    /// The platform certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "platform_certificate")]
+    platform_private_key: Option<PathBuf>,
+    /// Which key signs answers.
+    #[arg(long, value_enum, default_value_t = SignWithArg::PublicKey)]
+    sign_with: SignWithArg,
     /// Where generated keys are written (default: a new temporary directory).
     #[arg(long, value_name = "DIR")]
     keys_dir: Option<PathBuf>,
     /// Log nothing per request.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum SignWithArg {
+    PublicKey,
+    PlatformCertificate,
 }
 
 /// A failure to start: the message, and exit code 2.
@@ -113,19 +134,54 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     let wechatpay_public_path =
         write(&keys_dir, "wechatpay_public_key.pem", &wechatpay_public_pem)?;
 
+    let apiv3_key = cli
+        .apiv3_key
+        .as_deref()
+        .map(ApiV3Key::new)
+        .transpose()
+        .map_err(|e| Fatal(format!("--apiv3-key: {e}")))?;
+    let wants_platform = apiv3_key.is_some() || cli.sign_with == SignWithArg::PlatformCertificate;
+    let platform = match (&cli.platform_certificate, &cli.platform_private_key) {
+        (Some(cert), Some(key)) => Some((
+            read(cert, "--platform-certificate")?,
+            read(key, "--platform-private-key")?,
+        )),
+        _ if wants_platform => Some((
+            keys::TEST_PLATFORM_CERTIFICATE.to_owned(),
+            keys::TEST_PLATFORM_PRIVATE_KEY.to_owned(),
+        )),
+        _ => None,
+    };
+    let platform_info = match &platform {
+        Some((cert_pem, _)) => {
+            let cert = PlatformCertificate::from_pem(cert_pem)
+                .map_err(|e| Fatal(format!("--platform-certificate: {e}")))?;
+            let path = write(&keys_dir, "platform_certificate.pem", cert_pem)?;
+            Some((cert.serial().to_owned(), path))
+        }
+        None => None,
+    };
+
     let listener = std::net::TcpListener::bind(cli.listen)
         .map_err(|e| Fatal(format!("cannot listen on {}: {e}", cli.listen)))?;
-    let mock = MockBuilder::new()
+    let mut builder = MockBuilder::new()
         .without_test_merchant()
         .merchant(&mchid, &merchant_serial, merchant_public)
         .wechatpay_key(&wechatpay_id, &wechatpay_private)
         .listener(listener)
-        .log_to_stderr(!cli.quiet)
-        .start()
-        .await
-        .map_err(|e| Fatal(e.to_string()))?;
+        .log_to_stderr(!cli.quiet);
+    if let Some((cert, key)) = &platform {
+        builder = builder.platform_certificate(cert, key);
+    }
+    if let Some(key) = apiv3_key {
+        builder = builder.apiv3_key(&mchid, key);
+    }
+    if cli.sign_with == SignWithArg::PlatformCertificate {
+        builder = builder.sign_with(SignWith::PlatformCertificate);
+    }
+    let mock = builder.start().await.map_err(|e| Fatal(e.to_string()))?;
 
-    let ready = serde_json::json!({
+    let mut ready = serde_json::json!({
         "base_url": mock.base_url(),
         "mchid": mchid,
         "merchant_serial": merchant_serial,
@@ -133,6 +189,13 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         "wechatpay_public_key_id": wechatpay_id,
         "wechatpay_public_key": wechatpay_public_path.display().to_string(),
     });
+    if let (Some((serial, path)), Some(map)) = (platform_info, ready.as_object_mut()) {
+        map.insert("platform_certificate_serial".into(), serial.into());
+        map.insert(
+            "platform_certificate".into(),
+            path.display().to_string().into(),
+        );
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{ready}")
         .and_then(|()| stdout.flush())
@@ -191,8 +254,15 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
+            // clap's message spans lines; keep its substance on one line.
             let text = e.to_string();
-            let line = text.lines().next().unwrap_or("invalid arguments");
+            let line = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
             eprintln!(
                 "wechatpay-mock-server: {}",
                 line.trim_start_matches("error: ")

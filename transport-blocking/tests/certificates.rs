@@ -1,0 +1,104 @@
+//! Platform-certificate mode through the blocking transport, against the mock.
+
+mod common;
+
+use common::{Harness, create};
+use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper};
+use wechatpay_core::{Client, ErrorKind, KeyRing};
+use wechatpay_mock_server::{Fault, MockWechatPay, SignWith, keys};
+use wechatpay_transport_blocking::BlockingClient;
+
+const APIV3: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
+const CERT2: &str = include_str!("../../mock-server/keys/platform_certificate_2.pem");
+const KEY2: &str = include_str!("../../mock-server/keys/platform_private_key_2.pem");
+
+fn harness() -> Harness {
+    Harness::start(
+        MockWechatPay::builder()
+            .platform_certificate(
+                keys::TEST_PLATFORM_CERTIFICATE,
+                keys::TEST_PLATFORM_PRIVATE_KEY,
+            )
+            .sign_with(SignWith::PlatformCertificate)
+            .apiv3_key(keys::TEST_MCHID, ApiV3Key::new(APIV3).expect("key")),
+    )
+}
+
+fn cert_client(h: &Harness) -> BlockingClient {
+    let core = Client::builder(h.mock.client().merchant().clone(), KeyRing::new())
+        .base_url(h.mock.base_url())
+        .allow_empty_key_ring()
+        .build()
+        .expect("core");
+    BlockingClient::new(core)
+        .expect("client")
+        .with_certificates(CertificateKeeper::new(ApiV3Key::new(APIV3).expect("key")))
+}
+
+fn downloads(h: &Harness) -> usize {
+    h.mock
+        .answers()
+        .iter()
+        .filter(|a| a.path == "/v3/certificates")
+        .count()
+}
+
+#[test]
+fn rotation_on_demand_never_fails_a_call() {
+    let h = harness();
+    let c = cert_client(&h);
+    c.execute(&create("4208450740201411110000000901"))
+        .expect("first contact");
+    let new_serial = h
+        .mock
+        .add_platform_certificate(CERT2, KEY2)
+        .expect("publish");
+    c.execute(&create("4208450740201411110000000902"))
+        .expect("both published");
+    h.mock
+        .sign_with_platform_certificate(&new_serial)
+        .expect("switch");
+    c.execute(&create("4208450740201411110000000903"))
+        .expect("new signs");
+    h.mock
+        .retire_platform_certificate("5157F09EFDC096DE15EBE81A47057A7232F1B8E1");
+    c.execute(&create("4208450740201411110000000904"))
+        .expect("old retired");
+    assert_eq!(downloads(&h), 2);
+    assert_eq!(h.posts(), 4, "each order created once");
+}
+
+#[test]
+fn a_forged_serial_triggers_one_refresh_not_many() {
+    let h = harness();
+    let c = cert_client(&h);
+    c.execute(&create("4208450740201411110000001001"))
+        .expect("first contact");
+    h.mock.inject(Fault::UnknownSerial, 20);
+    for i in 0..4 {
+        let err = c
+            .execute(&create(&format!("420845074020141111000011{i:04}")))
+            .expect_err("forged");
+        assert_eq!(err.kind(), ErrorKind::UnknownSerial);
+    }
+    assert_eq!(downloads(&h), 2);
+}
+
+#[test]
+fn refresh_on_demand_reports_the_count() {
+    let h = harness();
+    let c = cert_client(&h);
+    assert_eq!(c.refresh_certificates().expect("download"), 1);
+    h.mock
+        .add_platform_certificate(CERT2, KEY2)
+        .expect("publish");
+    assert_eq!(c.refresh_certificates().expect("download"), 2);
+    let plain = BlockingClient::new(h.mock.client()).expect("client");
+    assert_eq!(
+        plain
+            .refresh_certificates()
+            .expect_err("not in certificate mode")
+            .kind(),
+        ErrorKind::Config
+    );
+}
