@@ -213,3 +213,55 @@ async fn bad_flags_and_files_exit_2_with_one_line() {
     assert_eq!(code, Some(2));
     assert!(err.contains("NOT_AN_ID"), "{err}");
 }
+
+#[tokio::test]
+async fn certificate_mode_adds_the_platform_certificate_to_the_ready_line() {
+    let k = keys_dir();
+    let (child, ready) = start(&[
+        "--apiv3-key",
+        "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7",
+        "--platform-certificate",
+        k.join("platform_certificate_2.pem").to_str().expect("utf8"),
+        "--platform-private-key",
+        k.join("platform_private_key_2.pem").to_str().expect("utf8"),
+        "--sign-with",
+        "platform-certificate",
+    ])
+    .await;
+    let serial = ready["platform_certificate_serial"]
+        .as_str()
+        .expect("serial")
+        .to_owned();
+    assert_eq!(serial, "642C01921470DBAFFE179CD1D451EB02DDB2AA6B");
+    let cert_pem = std::fs::read_to_string(ready["platform_certificate"].as_str().expect("path"))
+        .expect("file");
+    let key_path = ready["merchant_private_key"]
+        .as_str()
+        .expect("generated key");
+    let merchant = MerchantCredentials::from_pem(
+        ready["mchid"].as_str().expect("mchid"),
+        ready["merchant_serial"].as_str().expect("serial"),
+        &std::fs::read_to_string(key_path).expect("key"),
+    )
+    .expect("merchant");
+    // Verify answers with the published certificate only: certificate mode end to end.
+    let keys = KeyRing::new()
+        .with_platform_certificate_pem(&cert_pem)
+        .expect("cert");
+    let client = Client::builder(merchant, keys)
+        .base_url(ready["base_url"].as_str().expect("url"))
+        .build()
+        .expect("client");
+    let (req, pending) = client.prepare(&create()).expect("prepare");
+    pending
+        .finish(send(addr(&ready), &req).await)
+        .expect("signed by the platform certificate");
+    let apiv3 = wechatpay_core::certificates::ApiV3Key::new("a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7")
+        .expect("key");
+    let (req, pending) = client.prepare_certificates(&apiv3).expect("prepare");
+    let certs = pending
+        .finish(send(addr(&ready), &req).await)
+        .expect("download");
+    assert_eq!(certs[0].serial(), serial);
+    assert_eq!(terminate(child).await.code(), Some(0));
+}
