@@ -26,6 +26,7 @@ pub const PUBLIC_KEY_ID_PREFIX: &str = "PUB_KEY_ID_";
 #[derive(Clone)]
 pub struct PlatformCertificate {
     serial: String,
+    pem: String,
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
     key: PublicKey,
@@ -70,8 +71,11 @@ impl PlatformCertificate {
             .to_der()
             .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
         let key = PublicKey::from_rsa(public_from_spki(&spki, CTX)?, backend)?;
+        let pem = pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &der)
+            .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
         Ok(Self {
             serial,
+            pem,
             not_before,
             not_after,
             key,
@@ -81,6 +85,12 @@ impl PlatformCertificate {
     /// The serial, as WeChat Pay writes it in `Wechatpay-Serial`: uppercase hex.
     pub fn serial(&self) -> &str {
         &self.serial
+    }
+
+    /// The certificate as PEM (re-encoded from its DER, so any text around the input block is
+    /// gone).
+    pub fn pem(&self) -> &str {
+        &self.pem
     }
 
     /// Start of validity.

@@ -272,6 +272,7 @@ fn help_on_every_command() {
         &["after-sales", "create", "--help"],
         &["after-sales", "query", "--help"],
         &["demo", "--help"],
+        &["certificates", "download", "--help"],
     ] {
         let out = Command::new(BIN)
             .args(args)
@@ -290,5 +291,132 @@ fn help_on_every_command() {
         out.status.code(),
         Some(2),
         "missing required flags is bad usage"
+    );
+}
+
+const APIV3: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
+
+/// A mock whose test merchant is in certificate mode, answers signed by the platform
+/// certificate; key files as a user would have them.
+fn certificate_mode() -> External {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("rt");
+    let mock = rt
+        .block_on(
+            MockWechatPay::builder()
+                .platform_certificate(
+                    keys::TEST_PLATFORM_CERTIFICATE,
+                    keys::TEST_PLATFORM_PRIVATE_KEY,
+                )
+                .sign_with(wechatpay_mock_server::SignWith::PlatformCertificate)
+                .apiv3_key(
+                    keys::TEST_MCHID,
+                    wechatpay_core::certificates::ApiV3Key::new(APIV3).expect("key"),
+                )
+                .start(),
+        )
+        .expect("mock");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("apiclient_key.pem"),
+        keys::TEST_MERCHANT_PRIVATE_KEY,
+    )
+    .expect("write");
+    External { _rt: rt, mock, dir }
+}
+
+fn run_certificate_mode(ext: &External, apiv3: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args([
+            "--base-url",
+            &ext.mock.base_url(),
+            "--mchid",
+            keys::TEST_MCHID,
+            "--merchant-serial",
+            keys::TEST_MERCHANT_SERIAL,
+        ])
+        .arg("--merchant-private-key")
+        .arg(ext.path("apiclient_key.pem"))
+        .args(args)
+        .env_clear()
+        .env("WECHATPAY_APIV3_KEY", apiv3)
+        .output()
+        .expect("run wechatpay")
+}
+
+#[test]
+fn certificates_download_writes_the_decrypted_certificates() {
+    let ext = certificate_mode();
+    let out_dir = ext.path("certs");
+    let out = run_certificate_mode(
+        &ext,
+        APIV3,
+        &[
+            "certificates",
+            "download",
+            "--json",
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        listed["certificates"][0]["serial_no"],
+        "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+    );
+    let file = out_dir.join("wechatpay_5157F09EFDC096DE15EBE81A47057A7232F1B8E1.pem");
+    let pem = std::fs::read_to_string(&file).expect("written");
+    let cert = wechatpay_core::PlatformCertificate::from_pem(&pem).expect("a certificate");
+    assert_eq!(cert.serial(), "5157F09EFDC096DE15EBE81A47057A7232F1B8E1");
+}
+
+#[test]
+fn a_wrong_apiv3_key_fails_with_its_own_error() {
+    let ext = certificate_mode();
+    let out = run_certificate_mode(
+        &ext,
+        "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4",
+        &["certificates", "download"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("authentication failed"), "{stderr}");
+    assert!(
+        !stderr.contains("Z9y8X7w6"),
+        "the key is never printed: {stderr}"
+    );
+}
+
+#[test]
+fn commands_run_in_certificate_mode_without_a_public_key() {
+    let ext = certificate_mode();
+    let out = run_certificate_mode(&ext, APIV3, &CREATE);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("accepted:"));
+    // Without --apiv3-key, the public key is required again.
+    let out = Command::new(BIN)
+        .args([
+            "--base-url",
+            &ext.mock.base_url(),
+            "--mchid",
+            keys::TEST_MCHID,
+            "--merchant-serial",
+            keys::TEST_MERCHANT_SERIAL,
+        ])
+        .arg("--merchant-private-key")
+        .arg(ext.path("apiclient_key.pem"))
+        .args(CREATE)
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--wechatpay-public-key-id"),
+        "{}",
+        text(&out.stderr)
     );
 }

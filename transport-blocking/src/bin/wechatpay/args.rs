@@ -48,9 +48,37 @@ pub(crate) struct Connection {
     /// The WeChat Pay public key (PEM).
     #[arg(long, env = "WECHATPAY_PUBLIC_KEY", value_name = "FILE", global = true)]
     pub(crate) wechatpay_public_key: Option<PathBuf>,
+    /// The APIv3 key: runs in platform-certificate mode (certificates are downloaded, decrypted
+    /// and refreshed); the WeChat Pay public key becomes optional.
+    #[arg(
+        long,
+        env = "WECHATPAY_APIV3_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub(crate) apiv3_key: Option<Secret>,
+}
+
+/// A secret flag value: its `Debug` shows nothing.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Connection {
+    /// Whether any merchant setting is given (the APIv3 key alone does not count: with it, the
+    /// embedded mock runs in certificate mode).
     pub(crate) fn any_credential(&self) -> bool {
         self.mchid.is_some()
             || self.merchant_serial.is_some()
@@ -68,6 +96,19 @@ pub(crate) enum Command {
     /// Runs the whole story against the embedded mock: create, query until final, for a
     /// success and for a failure.
     Demo,
+    /// Platform certificates (needs --apiv3-key).
+    #[command(subcommand)]
+    Certificates(Certificates),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Certificates {
+    /// Downloads, decrypts and verifies WeChat Pay's platform certificates (GET /v3/certificates).
+    Download {
+        /// Writes each certificate to `DIR/wechatpay_SERIAL.pem`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
+use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper};
 use wechatpay_core::{Client, DEFAULT_BASE_URL, KeyRing, MerchantCredentials};
-use wechatpay_mock_server::MockWechatPay;
+use wechatpay_mock_server::{MockWechatPay, SignWith, keys};
 use wechatpay_transport_blocking::BlockingClient;
 
 use crate::Fail;
@@ -31,15 +32,57 @@ pub(crate) fn embedded(builder: wechatpay_mock_server::MockBuilder) -> Result<Em
     })
 }
 
+/// What the flags describe: the core client, the embedded mock when one was started, and the
+/// certificate keeper in certificate mode.
+pub(crate) struct Connected {
+    pub(crate) core: Client,
+    /// Keeps the embedded mock serving while the command runs.
+    pub(crate) _embedded: Option<Embedded>,
+    pub(crate) keeper: Option<CertificateKeeper>,
+}
+
 /// The core client the flags describe, or the embedded mock's when none are given.
-pub(crate) fn core_client(conn: &Connection) -> Result<(Client, Option<Embedded>), Fail> {
+pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
+    let apiv3 = conn
+        .apiv3_key
+        .as_ref()
+        .map(|k| ApiV3Key::new(&k.0))
+        .transpose()
+        .map_err(|e| Fail::usage(format!("--apiv3-key: {e}")))?;
     if conn.base_url.is_none() && !conn.any_credential() {
-        let embedded = embedded(MockWechatPay::builder())?;
+        let mut builder = MockWechatPay::builder();
+        if let Some(key) = &apiv3 {
+            builder = builder
+                .platform_certificate(
+                    keys::TEST_PLATFORM_CERTIFICATE,
+                    keys::TEST_PLATFORM_PRIVATE_KEY,
+                )
+                .sign_with(SignWith::PlatformCertificate)
+                .apiv3_key(keys::TEST_MCHID, key.clone());
+        }
+        let embedded = embedded(builder)?;
         eprintln!(
             "wechatpay: no base URL or credentials given: using the embedded mock WeChat Pay at {}",
             embedded.mock.base_url()
         );
-        return Ok((embedded.mock.client(), Some(embedded)));
+        let (core, keeper) = match apiv3 {
+            // Certificate mode: start with no WeChat Pay key at all, as a new merchant would.
+            Some(key) => {
+                let core =
+                    Client::builder(embedded.mock.client().merchant().clone(), KeyRing::new())
+                        .base_url(embedded.mock.base_url())
+                        .allow_empty_key_ring()
+                        .build()
+                        .map_err(|e| Fail::usage(e.to_string()))?;
+                (core, Some(CertificateKeeper::new(key)))
+            }
+            None => (embedded.mock.client(), None),
+        };
+        return Ok(Connected {
+            core,
+            _embedded: Some(embedded),
+            keeper,
+        });
     }
     let mchid = required(conn.mchid.as_deref(), "--mchid", "WECHATPAY_MCHID")?;
     let serial = required(
@@ -52,17 +95,6 @@ pub(crate) fn core_client(conn: &Connection) -> Result<(Client, Option<Embedded>
         "--merchant-private-key",
         "WECHATPAY_MERCHANT_PRIVATE_KEY",
     )?;
-    let public_id = required(
-        conn.wechatpay_public_key_id.as_deref(),
-        "--wechatpay-public-key-id",
-        "WECHATPAY_PUBLIC_KEY_ID",
-    )?;
-    let public_path = required(
-        conn.wechatpay_public_key.as_deref(),
-        "--wechatpay-public-key",
-        "WECHATPAY_PUBLIC_KEY",
-    )?;
-
     let key_pem = read(key_path, "--merchant-private-key")?;
     let merchant = MerchantCredentials::from_pem(mchid, serial, &key_pem).map_err(|e| {
         Fail::usage(format!(
@@ -70,20 +102,48 @@ pub(crate) fn core_client(conn: &Connection) -> Result<(Client, Option<Embedded>
             key_path.display()
         ))
     })?;
-    let public_pem = read(public_path, "--wechatpay-public-key")?;
-    let keys = KeyRing::new()
-        .with_wechatpay_public_key_pem(public_id, &public_pem)
-        .map_err(|e| {
-            Fail::usage(format!(
-                "--wechatpay-public-key {}: {e}",
-                public_path.display()
-            ))
-        })?;
-    let client = Client::builder(merchant, keys)
+
+    let keys = KeyRing::new();
+    // The WeChat Pay public key is required unless certificate mode supplies the keys.
+    let public = match (
+        conn.wechatpay_public_key_id.as_deref(),
+        conn.wechatpay_public_key.as_deref(),
+    ) {
+        (Some(id), Some(path)) => Some((id, path)),
+        (None, None) if apiv3.is_some() => None,
+        (id, _) => {
+            if id.is_none() {
+                required(
+                    None::<&str>,
+                    "--wechatpay-public-key-id",
+                    "WECHATPAY_PUBLIC_KEY_ID",
+                )?;
+            }
+            required(
+                None::<&Path>,
+                "--wechatpay-public-key",
+                "WECHATPAY_PUBLIC_KEY",
+            )?;
+            None
+        }
+    };
+    if let Some((id, path)) = public {
+        let pem = read(path, "--wechatpay-public-key")?;
+        let key = wechatpay_core::PublicKey::from_pem(&pem)
+            .map_err(|e| Fail::usage(format!("--wechatpay-public-key {}: {e}", path.display())))?;
+        keys.add_wechatpay_public_key(id, key)
+            .map_err(|e| Fail::usage(format!("--wechatpay-public-key-id: {e}")))?;
+    }
+    let core = Client::builder(merchant, keys)
         .base_url(conn.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))
+        .allow_empty_key_ring()
         .build()
         .map_err(|e| Fail::usage(format!("--base-url: {e}")))?;
-    Ok((client, None))
+    Ok(Connected {
+        core,
+        _embedded: None,
+        keeper: apiv3.map(CertificateKeeper::new),
+    })
 }
 
 /// A blocking client with the default limits.
@@ -94,7 +154,7 @@ pub(crate) fn blocking(core: Client) -> Result<BlockingClient, Fail> {
 fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str, env: &str) -> Result<&'a T, Fail> {
     value.ok_or_else(|| {
         Fail::usage(format!(
-            "{flag} (or {env}) is required when connecting to a real WeChat Pay; give none of the connection settings to use the embedded mock"
+            "{flag} (or {env}) is required when connecting to a real WeChat Pay (the WeChat Pay public key may be replaced by --apiv3-key); give none of the connection settings to use the embedded mock"
         ))
     })
 }

@@ -19,7 +19,7 @@ use wechatpay_core::{
 use wechatpay_mock_server::MockWechatPay;
 use wechatpay_transport_blocking::{BlockingClient, Exchange};
 
-use args::{AfterSales, Cli, Command, CreateArgs, QueryArgs};
+use args::{AfterSales, Certificates, Cli, Command, CreateArgs, QueryArgs};
 
 /// A failure before or outside a WeChat Pay call: message and exit code.
 pub(crate) struct Fail {
@@ -71,17 +71,66 @@ fn run(cli: &Cli) -> Result<Outcome, Fail> {
     match &cli.command {
         Command::Demo => demo(cli),
         Command::AfterSales(cmd) => {
-            let (core, _embedded) = connect::core_client(&cli.connection)?;
-            let mut client = connect::blocking(core)?;
-            if cli.verbose {
-                client = client.with_observer(output::exchange);
-            }
+            let connected = connect::core_client(&cli.connection)?;
+            let client = client_for(cli, &connected)?;
             match cmd {
                 AfterSales::Create(a) => create(&client, a, cli.json),
                 AfterSales::Query(q) => query(&client, q, cli.json),
             }
         }
+        Command::Certificates(Certificates::Download { out }) => {
+            if cli.connection.apiv3_key.is_none() {
+                return Err(Fail::usage(
+                    "certificates download needs --apiv3-key (or WECHATPAY_APIV3_KEY)",
+                ));
+            }
+            let connected = connect::core_client(&cli.connection)?;
+            let client = client_for(cli, &connected)?;
+            download(&client, out.as_deref(), cli.json)
+        }
     }
+}
+
+/// The blocking client for a connection: verbose log and certificate mode as asked.
+fn client_for(cli: &Cli, connected: &connect::Connected) -> Result<BlockingClient, Fail> {
+    let mut client = connect::blocking(connected.core.clone())?;
+    if cli.verbose {
+        client = client.with_observer(output::exchange);
+    }
+    if let Some(keeper) = &connected.keeper {
+        client = client.with_certificates(keeper.clone());
+    }
+    Ok(client)
+}
+
+/// `certificates download`: fetch, decrypt, verify; print, and write them with --out.
+fn download(
+    client: &BlockingClient,
+    out: Option<&std::path::Path>,
+    json: bool,
+) -> Result<Outcome, Fail> {
+    if let Err(e) = client.refresh_certificates() {
+        return Ok(Outcome::Failed(output::error(&e, json)));
+    }
+    let certificates = client.core().keys().platform_certificates();
+    let mut listed = Vec::new();
+    for cert in &certificates {
+        let path = match out {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Fail::usage(format!("cannot create --out {}: {e}", dir.display()))
+                })?;
+                let path = dir.join(format!("wechatpay_{}.pem", cert.serial()));
+                std::fs::write(&path, cert.pem())
+                    .map_err(|e| Fail::runtime(format!("cannot write {}: {e}", path.display())))?;
+                Some(path.display().to_string())
+            }
+            None => None,
+        };
+        listed.push((cert, path));
+    }
+    output::certificates(&listed, json);
+    Ok(Outcome::Done)
 }
 
 fn finish<T>(result: Result<T, Error>, json: bool, print: impl FnOnce(&T, bool)) -> Outcome {
@@ -177,7 +226,10 @@ fn wait_final(
 
 /// The whole story against the embedded mock.
 fn demo(cli: &Cli) -> Result<Outcome, Fail> {
-    if cli.connection.base_url.is_some() || cli.connection.any_credential() {
+    if cli.connection.base_url.is_some()
+        || cli.connection.any_credential()
+        || cli.connection.apiv3_key.is_some()
+    {
         return Err(Fail::usage(
             "demo always runs against the embedded mock: give it no connection settings",
         ));

@@ -39,6 +39,44 @@ pub(crate) fn order(o: &AfterSalesOrder, json: bool) {
     }
 }
 
+/// Prints downloaded certificates, with the file each was written to.
+pub(crate) fn certificates(
+    list: &[(&wechatpay_core::PlatformCertificate, Option<String>)],
+    json: bool,
+) {
+    let rfc3339 = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    if json {
+        let items: Vec<_> = list
+            .iter()
+            .map(|(c, path)| {
+                serde_json::json!({
+                    "serial_no": c.serial(),
+                    "effective_time": rfc3339(c.not_before()),
+                    "expire_time": rfc3339(c.not_after()),
+                    "file": path,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "certificates": items }));
+    } else {
+        for (c, path) in list {
+            let mut line = format!(
+                "certificate {} valid {} to {}",
+                c.serial(),
+                rfc3339(c.not_before()),
+                rfc3339(c.not_after())
+            );
+            if let Some(p) = path {
+                line.push_str(&format!(" -> {p}"));
+            }
+            println!("{line}");
+        }
+    }
+}
+
 /// Whether an error means the answer could not be trusted.
 pub(crate) fn is_verification(kind: ErrorKind) -> bool {
     matches!(
