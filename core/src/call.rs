@@ -8,7 +8,7 @@ use http::{Request, Response};
 
 use crate::operation::{Operation, RecoveryPending};
 use crate::retry::{Decision, Jitter, RetryPolicy, SystemJitter};
-use crate::{Client, Error, Pending};
+use crate::{Client, Error, Pending, TransportConfig};
 
 /// What the transport must do next for a [`Call`].
 #[derive(Debug)]
@@ -18,8 +18,15 @@ use crate::{Client, Error, Pending};
     reason = "one step per attempt, moved straight to the transport: boxing would only add an allocation"
 )]
 pub enum Step {
-    /// Send this request (exactly as it is) and report with [`Call::receive`].
-    Send(Request<Vec<u8>>),
+    /// Send this request (exactly as it is), giving up on it after `timeout`, and report with
+    /// [`Call::receive`].
+    Send {
+        /// The signed request.
+        request: Request<Vec<u8>>,
+        /// The time this attempt may take: the per-attempt timeout, or what is left of the
+        /// call's deadline if that is less.
+        timeout: Duration,
+    },
     /// Sleep this long, then ask for the next step.
     Wait(Duration),
     /// Finished: take the result with [`Call::into_result`].
@@ -35,8 +42,12 @@ enum State<O: Operation> {
     Taken,
 }
 
-/// A call in progress: attempts, retries and, for an operation that must not run twice, the
-/// check that comes before sending it again after an attempt of unknown fate.
+/// A call in progress: attempts, retries, the call's deadline and, for an operation that must
+/// not run twice, the check that comes before sending it again after an attempt of unknown fate.
+///
+/// The transport reports how long the call has been running at each [`Call::step`] (core reads
+/// no clock), and the call ends with a [`crate::ErrorKind::Timeout`] when a send or a wait would
+/// pass the deadline.
 ///
 /// ```
 /// use wechatpay_core::call::{Call, Step};
@@ -44,9 +55,10 @@ enum State<O: Operation> {
 /// #         send: impl Fn(wechatpay_core::http::Request<Vec<u8>>) -> Result<wechatpay_core::http::Response<Vec<u8>>, wechatpay_core::Error>)
 /// #         -> Result<wechatpay_core::AfterSalesOrder, wechatpay_core::Error> {
 /// let mut call = Call::new(client, op);
+/// let started = std::time::Instant::now();
 /// loop {
-///     match call.step() {
-///         Step::Send(request) => call.receive(send(request)),
+///     match call.step(started.elapsed()) {
+///         Step::Send { request, timeout: _ } => call.receive(send(request)),
 ///         Step::Wait(d) => std::thread::sleep(d),
 ///         Step::Done => break,
 ///     }
@@ -60,6 +72,8 @@ pub struct Call<O: Operation> {
     operation: O,
     policy: RetryPolicy,
     jitter: Arc<dyn Jitter>,
+    attempt_timeout: Duration,
+    deadline: Duration,
     failures: u32,
     sends: u32,
     probe_next: bool,
@@ -68,28 +82,31 @@ pub struct Call<O: Operation> {
 }
 
 impl<O: Operation> Call<O> {
-    /// A call with the default [`RetryPolicy`] and system jitter.
+    /// A call with the default [`TransportConfig`] and system jitter.
     pub fn new(client: Client, operation: O) -> Self {
-        Self::with_policy(
+        Self::with_config(
             client,
             operation,
-            RetryPolicy::default(),
+            &TransportConfig::default(),
             Arc::new(SystemJitter),
         )
     }
 
-    /// A call with a chosen policy and jitter source.
-    pub fn with_policy(
+    /// A call with the retry policy, attempt timeout and deadline of `config`, and a jitter
+    /// source.
+    pub fn with_config(
         client: Client,
         operation: O,
-        policy: RetryPolicy,
+        config: &TransportConfig,
         jitter: Arc<dyn Jitter>,
     ) -> Self {
         Self {
             client,
             operation,
-            policy,
+            policy: config.retry,
             jitter,
+            attempt_timeout: config.attempt_timeout,
+            deadline: config.deadline,
             failures: 0,
             sends: 0,
             probe_next: false,
@@ -105,11 +122,19 @@ impl<O: Operation> Call<O> {
         self
     }
 
-    /// The next thing to do.
-    pub fn step(&mut self) -> Step {
+    /// The next thing to do, `elapsed` after the call started.
+    pub fn step(&mut self, elapsed: Duration) -> Step {
         match std::mem::replace(&mut self.state, State::Taken) {
-            State::Ready => self.send_next(),
+            State::Ready => match self.deadline.checked_sub(elapsed) {
+                Some(left) if !left.is_zero() => self.send_next(left.min(self.attempt_timeout)),
+                _ => self.give_up_now("the call's overall deadline passed"),
+            },
             State::Waiting(d) => {
+                if elapsed.saturating_add(d) >= self.deadline {
+                    return self.give_up_now(
+                        "the call's overall deadline would pass before the next attempt",
+                    );
+                }
                 self.state = State::Ready;
                 Step::Wait(d)
             }
@@ -125,13 +150,18 @@ impl<O: Operation> Call<O> {
                     false,
                     std::io::Error::other("protocol misuse"),
                 )));
-                self.step()
+                self.step(elapsed)
             }
             State::Taken => Step::Done,
         }
     }
 
-    fn send_next(&mut self) -> Step {
+    fn give_up_now(&mut self, what: &'static str) -> Step {
+        let err = self.timeout_error(what);
+        self.finish(Err(err))
+    }
+
+    fn send_next(&mut self, timeout: Duration) -> Step {
         self.sends += 1;
         if self.probe_next
             && let Some(recovery) = self.operation.recovery()
@@ -139,7 +169,7 @@ impl<O: Operation> Call<O> {
             match recovery.prepare(&self.client) {
                 Ok((request, pending)) => {
                     self.state = State::Probe(pending);
-                    return Step::Send(request);
+                    return Step::Send { request, timeout };
                 }
                 Err(e) => return self.finish(Err(e)),
             }
@@ -147,7 +177,7 @@ impl<O: Operation> Call<O> {
         match self.client.prepare(&self.operation) {
             Ok((request, pending)) => {
                 self.state = State::Main(pending);
-                Step::Send(request)
+                Step::Send { request, timeout }
             }
             Err(e) => self.finish(Err(e)),
         }
@@ -194,12 +224,11 @@ impl<O: Operation> Call<O> {
         }
     }
 
-    /// Ends the call early because a time limit (`what`) ran out: a retryable
-    /// [`crate::ErrorKind::Timeout`] that keeps the last failed attempt's status and
-    /// `Request-ID`, with that error as its source.
-    pub fn give_up(self, what: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    /// A retryable [`crate::ErrorKind::Timeout`] for the deadline that keeps the last failed
+    /// attempt's status and `Request-ID`, with that error as its source.
+    fn timeout_error(&mut self, what: &'static str) -> Error {
         let mut err = Error::timeout(what);
-        if let Some(last) = self.last_error {
+        if let Some(last) = self.last_error.take() {
             if let Some(status) = last.status() {
                 err = err.with_response(status, last.request_id());
             }

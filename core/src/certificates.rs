@@ -374,6 +374,26 @@ impl CertificateKeeper {
         client.prepare_certificates(&self.key)
     }
 
+    /// Takes the outcome of a download made at `now`: on success, [`CertificateKeeper::accept`];
+    /// on failure, [`CertificateKeeper::failed`] and the error back.
+    ///
+    /// # Errors
+    /// The download's error, unchanged.
+    pub fn finish(
+        &mut self,
+        keys: &crate::KeyRing,
+        now: i64,
+        outcome: Result<Vec<PlatformCertificate>, Error>,
+    ) -> Result<usize, Error> {
+        match outcome {
+            Ok(certificates) => Ok(self.accept(keys, now, certificates)),
+            Err(e) => {
+                self.failed(now);
+                Err(e)
+            }
+        }
+    }
+
     /// Takes downloaded certificates into `keys`: adds those not expired at `now`, drops the
     /// expired ones already held. Returns how many certificates the ring holds afterwards.
     pub fn accept(

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use wechatpay_core::call::{Call, Step};
 use wechatpay_core::http::{Method, Request, Response};
-use wechatpay_core::retry::{NoJitter, RetryPolicy};
+use wechatpay_core::retry::NoJitter;
 use wechatpay_core::{
     Client, CreateAfterSalesOrder, Error, ErrorKind, FixedClock, KeyRing, MerchantCredentials,
-    Operation, PrivateKey, Scene, signing,
+    Operation, PrivateKey, Scene, TransportConfig, signing,
 };
 
 const NOW: i64 = 1_764_000_000;
@@ -68,13 +68,22 @@ fn run<O: Operation>(
     op: O,
     script: Vec<Result<Response<Vec<u8>>, Error>>,
 ) -> (Result<O::Output, Error>, Vec<Method>, Vec<Duration>) {
-    let mut call = Call::with_policy(client(), op, RetryPolicy::default(), Arc::new(NoJitter));
+    let mut call = Call::with_config(
+        client(),
+        op,
+        &TransportConfig::default(),
+        Arc::new(NoJitter),
+    );
     let mut script = script.into_iter();
     let (mut methods, mut waits) = (Vec::new(), Vec::new());
     let mut authorizations: Vec<String> = Vec::new();
     loop {
-        match call.step() {
-            Step::Send(req) => {
+        match call.step(Duration::ZERO) {
+            Step::Send {
+                request: req,
+                timeout,
+            } => {
+                assert_eq!(timeout, TransportConfig::default().attempt_timeout);
                 let req: Request<Vec<u8>> = req;
                 authorizations.push(
                     req.headers()["authorization"]
@@ -192,4 +201,29 @@ fn verification_failures_stop_at_once() {
     );
     assert_eq!(r.expect_err("forged").kind(), ErrorKind::SignatureMismatch);
     assert_eq!(methods.len(), 1);
+}
+
+#[test]
+fn the_deadline_ends_the_call_and_keeps_the_last_request_id() {
+    let config = TransportConfig {
+        deadline: Duration::from_secs(10),
+        attempt_timeout: Duration::from_secs(4),
+        ..TransportConfig::default()
+    };
+    let mut call = Call::with_config(client(), create(), &config, Arc::new(NoJitter));
+    // 8 s in, the attempt may only take the 2 s that are left.
+    let Step::Send { timeout, .. } = call.step(Duration::from_secs(8)) else {
+        panic!("expected a send")
+    };
+    assert_eq!(timeout, Duration::from_secs(2));
+    call.receive(Ok(error(500, "SYSTEM_ERROR", "LAST")));
+    // The backoff would end past the deadline: the call gives up instead of waiting.
+    assert!(matches!(
+        call.step(Duration::from_millis(9_950)),
+        Step::Done
+    ));
+    let e = call.into_result().expect_err("deadline");
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert_eq!(e.request_id(), Some("LAST"));
+    assert!(std::error::Error::source(&e).is_some());
 }

@@ -154,10 +154,10 @@ impl BlockingClient {
         let _entered = span.enter();
         self.ensure_certificates()?;
         let call = || {
-            Call::with_policy(
+            Call::with_config(
                 self.core.clone(),
                 operation.clone(),
-                self.config.retry,
+                &self.config,
                 Arc::clone(&self.jitter),
             )
         };
@@ -178,38 +178,22 @@ impl BlockingClient {
     ) -> Result<O::Output, Error> {
         let started = Instant::now();
         loop {
-            match call.step() {
-                Step::Send(request) => {
-                    let Some(remaining) = self.config.deadline.checked_sub(started.elapsed())
-                    else {
-                        return Err(call.give_up("the call's overall deadline passed"));
-                    };
+            match call.step(started.elapsed()) {
+                Step::Send { request, timeout } => {
                     span.record("attempt", call.requests_sent());
                     if let Some(observe) = &self.observer {
                         observe(Exchange::Request(&request));
                     }
-                    let outcome = self.send(request, remaining.min(self.config.attempt_timeout));
+                    let outcome = self.send(request, timeout);
                     if let (Some(observe), Ok(response)) = (&self.observer, &outcome) {
                         observe(Exchange::Response(response));
                     }
                     if let Ok(response) = &outcome {
-                        span.record("status", response.status().as_u16());
-                        if let Some(id) = response
-                            .headers()
-                            .get("request-id")
-                            .and_then(|v| v.to_str().ok())
-                        {
-                            span.record("request_id", id);
-                        }
+                        record_response(span, response);
                     }
                     call.receive(outcome);
                 }
                 Step::Wait(wait) => {
-                    if started.elapsed() + wait >= self.config.deadline {
-                        return Err(call.give_up(
-                            "the call's overall deadline would pass before the next attempt",
-                        ));
-                    }
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
                     (self.sleep)(wait);
                 }
@@ -253,17 +237,9 @@ impl BlockingClient {
             let response = self.send(request, self.config.attempt_timeout)?;
             pending.finish(response)
         });
-        match outcome {
-            Ok(certificates) => {
-                let held = keeper.accept(self.core.keys(), now, certificates);
-                tracing::info!(certificates = held, "platform certificates refreshed");
-                Ok(held)
-            }
-            Err(e) => {
-                keeper.failed(now);
-                Err(e)
-            }
-        }
+        let held = keeper.finish(self.core.keys(), now, outcome)?;
+        tracing::info!(certificates = held, "platform certificates refreshed");
+        Ok(held)
     }
 
     fn ensure_certificates(&self) -> Result<(), Error> {
@@ -357,5 +333,17 @@ fn map_error(e: ureq::Error) -> Error {
         }
         ureq::Error::Tls(_) => Error::transport("TLS with WeChat Pay failed", false, e),
         other => Error::transport("the HTTP exchange failed", false, other),
+    }
+}
+
+/// Records an answer's status and `Request-ID` on the call's span.
+fn record_response(span: &tracing::Span, response: &Response<Vec<u8>>) {
+    span.record("status", response.status().as_u16());
+    if let Some(id) = response
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("request_id", id);
     }
 }

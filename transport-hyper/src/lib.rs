@@ -149,23 +149,23 @@ impl HyperClient {
             elapsed_ms = Empty,
         );
         let call = || {
-            Call::with_policy(
+            Call::with_config(
                 self.core.clone(),
                 operation.clone(),
-                self.config.retry,
+                &self.config,
                 Arc::clone(&self.jitter),
             )
         };
         async {
             self.ensure_certificates().await?;
-            match self.drive(call(), span.clone()).await {
+            match self.drive(call(), &span).await {
                 Err(e)
                     if e.kind() == ErrorKind::UnknownSerial
                         && self.refresh_for_unknown_serial().await =>
                 {
                     // The answer could not be verified, but the request may have taken
                     // effect: check before sending it again.
-                    self.drive(call().check_first(), span.clone()).await
+                    self.drive(call().check_first(), &span).await
                 }
                 result => result,
             }
@@ -207,17 +207,9 @@ impl HyperClient {
             },
             Err(e) => Err(e),
         };
-        match outcome {
-            Ok(certificates) => {
-                let held = keeper.accept(self.core.keys(), now, certificates);
-                tracing::info!(certificates = held, "platform certificates refreshed");
-                Ok(held)
-            }
-            Err(e) => {
-                keeper.failed(now);
-                Err(e)
-            }
-        }
+        let held = keeper.finish(self.core.keys(), now, outcome)?;
+        tracing::info!(certificates = held, "platform certificates refreshed");
+        Ok(held)
     }
 
     async fn ensure_certificates(&self) -> Result<(), Error> {
@@ -264,41 +256,23 @@ impl HyperClient {
         }
     }
 
-    async fn drive<O>(&self, mut call: Call<O>, span: tracing::Span) -> Result<O::Output, Error>
+    async fn drive<O>(&self, mut call: Call<O>, span: &tracing::Span) -> Result<O::Output, Error>
     where
         O: Operation + Send,
         O::Output: Send,
     {
         let started = Instant::now();
         loop {
-            match call.step() {
-                Step::Send(request) => {
-                    let Some(remaining) = self.config.deadline.checked_sub(started.elapsed())
-                    else {
-                        return Err(call.give_up("the call's overall deadline passed"));
-                    };
+            match call.step(started.elapsed()) {
+                Step::Send { request, timeout } => {
                     span.record("attempt", call.requests_sent());
-                    let outcome = self
-                        .send(request, remaining.min(self.config.attempt_timeout))
-                        .await;
+                    let outcome = self.send(request, timeout).await;
                     if let Ok(response) = &outcome {
-                        span.record("status", response.status().as_u16());
-                        if let Some(id) = response
-                            .headers()
-                            .get("request-id")
-                            .and_then(|v| v.to_str().ok())
-                        {
-                            span.record("request_id", id);
-                        }
+                        record_response(span, response);
                     }
                     call.receive(outcome);
                 }
                 Step::Wait(wait) => {
-                    if started.elapsed() + wait >= self.config.deadline {
-                        return Err(call.give_up(
-                            "the call's overall deadline would pass before the next attempt",
-                        ));
-                    }
                     tracing::debug!(wait_ms = wait.as_millis() as u64, "retrying");
                     (self.sleep)(wait).await;
                 }
@@ -354,5 +328,17 @@ impl HyperClient {
             ))
             .with_fate_unknown()),
         }
+    }
+}
+
+/// Records an answer's status and `Request-ID` on the call's span.
+fn record_response(span: &tracing::Span, response: &Response<Vec<u8>>) {
+    span.record("status", response.status().as_u16());
+    if let Some(id) = response
+        .headers()
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("request_id", id);
     }
 }
