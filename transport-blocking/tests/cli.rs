@@ -43,19 +43,26 @@ impl External {
         self.dir.path().join(name)
     }
 
-    /// `wechatpay` with the connection flags for this mock (`public_key` file name chosen).
+    /// `wechatpay` with this mock's base URL and merchant, and a clean environment.
+    fn merchant_command(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.args([
+            "--base-url",
+            &self.mock.base_url(),
+            "--mchid",
+            keys::TEST_MCHID,
+            "--merchant-serial",
+            keys::TEST_MERCHANT_SERIAL,
+        ])
+        .arg("--merchant-private-key")
+        .arg(self.path("apiclient_key.pem"))
+        .env_clear();
+        c
+    }
+
+    /// `wechatpay` in public-key mode against this mock (`public_key` file name chosen).
     fn run(&self, public_key: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args([
-                "--base-url",
-                &self.mock.base_url(),
-                "--mchid",
-                keys::TEST_MCHID,
-                "--merchant-serial",
-                keys::TEST_MERCHANT_SERIAL,
-            ])
-            .arg("--merchant-private-key")
-            .arg(self.path("apiclient_key.pem"))
+        self.merchant_command()
             .args([
                 "--wechatpay-public-key-id",
                 keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
@@ -63,7 +70,6 @@ impl External {
             .arg("--wechatpay-public-key")
             .arg(self.path(public_key))
             .args(args)
-            .env_clear()
             .output()
             .expect("run wechatpay")
     }
@@ -329,19 +335,8 @@ fn certificate_mode() -> External {
 }
 
 fn run_certificate_mode(ext: &External, apiv3: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args([
-            "--base-url",
-            &ext.mock.base_url(),
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-private-key")
-        .arg(ext.path("apiclient_key.pem"))
+    ext.merchant_command()
         .args(args)
-        .env_clear()
         .env("WECHATPAY_APIV3_KEY", apiv3)
         .output()
         .expect("run wechatpay")
@@ -398,21 +393,7 @@ fn commands_run_in_certificate_mode_without_a_public_key() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("accepted:"));
     // Without --apiv3-key, the public key is required again.
-    let out = Command::new(BIN)
-        .args([
-            "--base-url",
-            &ext.mock.base_url(),
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-private-key")
-        .arg(ext.path("apiclient_key.pem"))
-        .args(CREATE)
-        .env_clear()
-        .output()
-        .expect("run");
+    let out = ext.merchant_command().args(CREATE).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("--wechatpay-public-key-id"),
