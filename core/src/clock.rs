@@ -98,7 +98,7 @@ impl NonceSource for SystemNonce {
         let mut buf = [0u8; 48];
         while out.len() < NONCE_LEN {
             getrandom::fill(&mut buf).map_err(|e| {
-                Error::verification(ErrorKind::Config, "the system random generator failed")
+                Error::of_kind(ErrorKind::Config, "the system random generator failed")
                     .with_source(std::io::Error::other(e.to_string()))
             })?;
             for &b in &buf {

@@ -223,7 +223,7 @@ impl Error {
         e
     }
 
-    pub(crate) fn verification(kind: ErrorKind, what: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn of_kind(kind: ErrorKind, what: impl Into<Cow<'static, str>>) -> Self {
         Self::new(kind, what)
     }
 

@@ -166,7 +166,7 @@ mod tests {
             let e = Error::api(StatusCode::from_u16(status).expect("status"), b"{}", None);
             assert_eq!(p.decide(1, &e, &NoJitter), Decision::Stop, "{status}");
         }
-        let e = Error::verification(crate::ErrorKind::SignatureMismatch, "x");
+        let e = Error::of_kind(crate::ErrorKind::SignatureMismatch, "x");
         assert_eq!(p.decide(1, &e, &NoJitter), Decision::Stop);
     }
 

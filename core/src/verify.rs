@@ -47,13 +47,13 @@ pub fn verify_signed(
 ) -> Result<(), Error> {
     let get = |name: &'static str| -> Result<&str, Error> {
         let value = headers.get(name).ok_or_else(|| {
-            Error::verification(
+            Error::of_kind(
                 ErrorKind::MissingSignature,
                 format!("the answer has no {name} header: it is not from WeChat Pay"),
             )
         })?;
         value.to_str().map_err(|_| {
-            Error::verification(
+            Error::of_kind(
                 ErrorKind::MalformedSignature,
                 format!("the {name} header is not ASCII"),
             )
@@ -66,26 +66,26 @@ pub fn verify_signed(
     if let Some(kind) = headers.get(header::SIGNATURE_TYPE)
         && kind.as_bytes() != SCHEME.as_bytes()
     {
-        return Err(Error::verification(
+        return Err(Error::of_kind(
             ErrorKind::MalformedSignature,
             "the Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048",
         ));
     }
     if signature.starts_with(SIGNATURE_PROBE_PREFIX) {
-        return Err(Error::verification(
+        return Err(Error::of_kind(
             ErrorKind::SignatureProbe,
             "the answer carries WeChat Pay's WECHATPAY/SIGNTEST/ probe signature, which must not verify",
         ));
     }
     let signed_at: i64 = timestamp.parse().map_err(|_| {
-        Error::verification(
+        Error::of_kind(
             ErrorKind::MalformedSignature,
             "the Wechatpay-Timestamp header is not a number of seconds",
         )
     })?;
     let skew = now_unix.abs_diff(signed_at);
     if skew > max_skew_secs {
-        return Err(Error::verification(
+        return Err(Error::of_kind(
             ErrorKind::TimestampSkew,
             format!(
                 "the answer was signed {skew} s away from the local clock (limit {max_skew_secs} s): replayed, or a clock is wrong"
@@ -98,7 +98,7 @@ pub fn verify_signed(
     let raw = base64::engine::general_purpose::STANDARD
         .decode(signature)
         .map_err(|_| {
-            Error::verification(
+            Error::of_kind(
                 ErrorKind::MalformedSignature,
                 "the Wechatpay-Signature header is not base64",
             )
@@ -106,7 +106,7 @@ pub fn verify_signed(
     if key.verify(&response_message(timestamp, nonce, body), &raw) {
         Ok(())
     } else {
-        Err(Error::verification(
+        Err(Error::of_kind(
             ErrorKind::SignatureMismatch,
             "the signature does not match the answer: altered, or signed with another key",
         ))

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value, json};
 use wechatpay_core::{
-    AfterSalesOrderAccepted, CreateAfterSalesOrder, MAX_ID_LEN, Operation, QueryAfterSalesOrder,
-    Scene, SharingType,
+    AfterSalesOrderAccepted, CreateAfterSalesOrder, Operation, QueryAfterSalesOrder, Scene,
+    SharingType,
 };
 use wiremock::Request;
 
@@ -144,7 +144,6 @@ pub(crate) fn query(state: &State, req: &Request) -> Reply {
     if let Err(e) = q.validate() {
         return Reply::query_param_error(e.field().unwrap_or("query"), e.to_string());
     }
-    debug_assert!(q.transaction_id.len() <= MAX_ID_LEN);
     match state.query(&q.sub_mchid, &q.transaction_id) {
         Some(order) => Reply::json(200, &json!(order)),
         None => Reply::error(

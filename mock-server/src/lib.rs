@@ -257,7 +257,13 @@ impl MockBuilder {
             .named("wechatpay")
             .mount(&server)
             .await;
+        let test_merchant = MerchantCredentials::new(
+            keys::TEST_MCHID,
+            keys::TEST_MERCHANT_SERIAL,
+            keys::test_merchant_key()?,
+        )?;
         Ok(MockWechatPay {
+            test_merchant,
             server,
             state,
             wechatpay_public_key: (self.wechatpay_public_key_id, wechatpay_public_key),
@@ -272,6 +278,7 @@ pub struct MockWechatPay {
     state: Arc<State>,
     wechatpay_public_key: (String, PublicKey),
     public_key_signer: Signer,
+    test_merchant: MerchantCredentials,
 }
 
 impl std::fmt::Debug for MockWechatPay {
@@ -377,13 +384,16 @@ impl MockWechatPay {
 
     /// A ready client for the embedded test merchant.
     pub fn client(&self) -> Client {
-        let merchant = keys::test_merchant_key().and_then(|k| {
-            MerchantCredentials::new(keys::TEST_MCHID, keys::TEST_MERCHANT_SERIAL, k)
-        });
-        match merchant.and_then(|m| self.client_builder(m).build()) {
+        // The key was parsed once, at start; the ring holds at least the WeChat Pay key.
+        match self.client_builder(self.test_merchant.clone()).build() {
             Ok(c) => c,
-            Err(e) => unreachable!("the embedded test merchant must load: {e}"),
+            Err(e) => unreachable!("a client for the embedded test merchant must build: {e}"),
         }
+    }
+
+    /// The embedded test merchant's credentials (parsed once, at start).
+    pub fn test_merchant(&self) -> &MerchantCredentials {
+        &self.test_merchant
     }
 
     /// Accepts requests from another merchant, from now on.

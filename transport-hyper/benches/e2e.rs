@@ -9,7 +9,6 @@
 use std::io::BufRead as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -164,10 +163,9 @@ fn benches(c: &mut Criterion) {
 
 /// `concurrency` calls at once on one client; each creates a new order or runs the query.
 async fn run_batch(client: &HyperClient, concurrency: usize, query: Option<QueryAfterSalesOrder>) {
-    let client = Arc::new(client.clone());
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let client = Arc::clone(&client);
+            let client = client.clone();
             let query = query.clone();
             tokio::spawn(async move {
                 match query {

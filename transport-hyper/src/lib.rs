@@ -339,6 +339,6 @@ fn record_response(span: &tracing::Span, response: &Response<Vec<u8>>) {
         .get("request-id")
         .and_then(|v| v.to_str().ok())
     {
-        span.record("request_id", id);
+        span.record("request_id", tracing::field::display(id));
     }
 }

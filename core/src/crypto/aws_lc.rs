@@ -33,9 +33,7 @@ impl super::RsaSigner for Signer {
         let mut out = vec![0; self.pair.public_modulus_len()];
         self.pair
             .sign(&RSA_PKCS1_SHA256, &self.rng, message, &mut out)
-            .map_err(|e| {
-                Error::verification(ErrorKind::Key, "RSA signing failed").with_source(e)
-            })?;
+            .map_err(|e| Error::of_kind(ErrorKind::Key, "RSA signing failed").with_source(e))?;
         Ok(out)
     }
 }

@@ -19,7 +19,7 @@ impl super::RsaSigner for Signer {
         self.0
             .try_sign(message)
             .map(|s| s.to_vec())
-            .map_err(|e| Error::verification(ErrorKind::Key, "RSA signing failed").with_source(e))
+            .map_err(|e| Error::of_kind(ErrorKind::Key, "RSA signing failed").with_source(e))
     }
 }
 

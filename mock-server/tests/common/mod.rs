@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use wechatpay_core::http::{self, Request, Response};
+use wechatpay_core::http::{Request, Response};
 
 /// Sends raw bytes and reads the whole answer (the connection is closed by the server after
 /// one response because every request says `Connection: close`).
@@ -96,5 +96,3 @@ pub fn assert_error(resp: &Response<Vec<u8>>, status: u16, code: &str) -> serde_
     );
     body
 }
-
-pub const _M: http::Method = http::Method::GET;
