@@ -265,11 +265,11 @@ impl KeyRing {
             .collect()
     }
 
-    /// The key with this serial, if trusted.
+    /// The key with this serial, if trusted. Certificate serials are hex: case does not matter.
     pub fn get(&self, serial: &str) -> Option<PublicKey> {
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
         keys.iter()
-            .find(|k| k.serial() == serial)
+            .find(|k| k.serial().eq_ignore_ascii_case(serial))
             .map(|k| k.key().clone())
     }
 
