@@ -401,3 +401,134 @@ fn commands_run_in_certificate_mode_without_a_public_key() {
         text(&out.stderr)
     );
 }
+
+/// The standalone `wechatpay-mock-server` binary: next to this test's executable when the
+/// workspace was built (as `cargo test --workspace` does), else built now.
+fn mock_server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let bin = dir.join(format!(
+        "wechatpay-mock-server{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "-p",
+                "wechatpay-mock-server",
+                "--bin",
+                "wechatpay-mock-server",
+            ])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building the mock server failed");
+    }
+    bin
+}
+
+/// A running standalone mock and its readiness line; killed on drop.
+struct Standalone {
+    child: std::process::Child,
+    ready: serde_json::Value,
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Standalone {
+    fn start(keys_dir: &std::path::Path) -> Self {
+        use std::io::BufRead as _;
+        let mut child = Command::new(mock_server_binary())
+            .args(["--quiet", "--keys-dir"])
+            .arg(keys_dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the mock server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("ready line");
+        let ready = serde_json::from_str(&line).expect("JSON readiness line");
+        Self { child, ready }
+    }
+
+    fn field(&self, name: &str) -> String {
+        self.ready[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} in {}", self.ready))
+            .to_owned()
+    }
+
+    /// `wechatpay` configured from the readiness line, verifying with `public_key`.
+    fn run(&self, public_key: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args([
+                "--base-url",
+                &self.field("base_url"),
+                "--mchid",
+                &self.field("mchid"),
+            ])
+            .args(["--merchant-serial", &self.field("merchant_serial")])
+            .args([
+                "--merchant-private-key",
+                &self.field("merchant_private_key"),
+            ])
+            .args([
+                "--wechatpay-public-key-id",
+                &self.field("wechatpay_public_key_id"),
+            ])
+            .args(["--wechatpay-public-key", public_key])
+            .args(args)
+            .env_clear()
+            .output()
+            .expect("run wechatpay")
+    }
+}
+
+#[test]
+fn against_the_standalone_mock_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Standalone::start(dir.path());
+    let right_key = server.field("wechatpay_public_key");
+
+    let out = server.run(&right_key, &[&CREATE[..], &["--json"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(created["sub_mchid"], "1900000109");
+    assert_eq!(created["amount"], 100);
+
+    let out = server.run(
+        &right_key,
+        &[&QUERY[..], &["--json", "--wait", "--wait-timeout", "30"]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let order: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(order["result"], "SUCCESS");
+    assert_eq!(order["transaction_id"], "4208450740201411110007820472");
+    assert!(
+        order["finish_time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("+08:00"))
+    );
+
+    // A WeChat Pay public key that is not the server's: the answer does not verify.
+    let wrong = dir.path().join("not_the_servers_key.pem");
+    std::fs::write(&wrong, keys::TEST_WECHATPAY_PUBLIC_KEY).expect("write");
+    let out = server.run(wrong.to_str().expect("utf8"), &QUERY);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("signature did not verify"),
+        "{}",
+        text(&out.stderr)
+    );
+}
