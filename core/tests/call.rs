@@ -6,53 +6,19 @@ use std::time::Duration;
 use wechatpay_core::call::{Call, Step};
 use wechatpay_core::http::{Method, Request, Response};
 use wechatpay_core::retry::NoJitter;
-use wechatpay_core::{
-    Client, CreateAfterSalesOrder, Error, ErrorKind, FixedClock, KeyRing, MerchantCredentials,
-    Operation, PrivateKey, Scene, TransportConfig, signing,
-};
+use wechatpay_core::{CreateAfterSalesOrder, Error, ErrorKind, Operation, Scene, TransportConfig};
 
-const NOW: i64 = 1_764_000_000;
-const PUB_KEY_ID: &str = "PUB_KEY_ID_0119000001002026112400000000000001";
+mod common;
+
+use common::client;
+
 const ACCEPTED: &str =
     r#"{"sub_mchid":"1900000109","transaction_id":"4208450740201411110007820472","amount":100}"#;
 const ORDER: &str = r#"{"sub_mchid":"1900000109","transaction_id":"4208450740201411110007820472","amount":100,"result":"PROCESSING"}"#;
 
-fn testdata(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR")))
-        .expect("testdata")
-}
-
-fn client() -> Client {
-    let merchant = MerchantCredentials::from_pem(
-        "1900000100",
-        "3775B6A45ACD588826D15E583A95F5DD00000001",
-        &testdata("merchant_private_key.pem"),
-    )
-    .expect("merchant");
-    let keys = KeyRing::new()
-        .with_wechatpay_public_key_pem(PUB_KEY_ID, &testdata("wechatpay_public_key.pem"))
-        .expect("keys");
-    Client::builder(merchant, keys)
-        .clock(Arc::new(FixedClock::new(NOW)))
-        .build()
-        .expect("client")
-}
-
+/// An answer signed by WeChat Pay's key.
 fn signed(status: u16, body: &str) -> Response<Vec<u8>> {
-    let key = PrivateKey::from_pem(&testdata("wechatpay_private_key.pem")).expect("key");
-    let ts = NOW.to_string();
-    let sig = key
-        .sign_base64(&signing::response_message(&ts, "n", body.as_bytes()))
-        .expect("sign");
-    Response::builder()
-        .status(status)
-        .header("Wechatpay-Timestamp", ts)
-        .header("Wechatpay-Nonce", "n")
-        .header("Wechatpay-Serial", PUB_KEY_ID)
-        .header("Wechatpay-Signature", sig)
-        .header("Request-ID", format!("RID-{status}"))
-        .body(body.as_bytes().to_vec())
-        .expect("response")
+    common::signed(status, body, "wechatpay_private_key.pem")
 }
 
 fn error(status: u16, code: &str, rid: &str) -> Response<Vec<u8>> {

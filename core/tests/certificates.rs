@@ -1,15 +1,14 @@
 //! Platform certificates: the shared `/v3/certificates` vector decrypts and verifies; every
 //! way it can be wrong has its own error; the keeper keeps, drops and throttles.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
+
+mod common;
+
+use common::{client_at, testdata};
 use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper, EncryptedResource};
 use wechatpay_core::http::Response;
-use wechatpay_core::{
-    Client, DecryptProblem, ErrorKind, FixedClock, KeyRing, MerchantCredentials,
-    PlatformCertificate,
-};
+use wechatpay_core::{Client, DecryptProblem, ErrorKind, KeyRing, PlatformCertificate};
 
 #[derive(Deserialize)]
 struct Vectors {
@@ -24,11 +23,6 @@ struct CertVector {
     headers: std::collections::BTreeMap<String, String>,
 }
 
-fn testdata(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR")))
-        .expect("testdata")
-}
-
 fn vector() -> CertVector {
     serde_json::from_str::<Vectors>(&testdata("vectors.json"))
         .expect("vectors")
@@ -36,17 +30,7 @@ fn vector() -> CertVector {
 }
 
 fn client(keys: KeyRing, now: i64) -> Client {
-    let merchant = MerchantCredentials::from_pem(
-        "1900000100",
-        "3775B6A45ACD588826D15E583A95F5DD00000001",
-        &testdata("merchant_private_key.pem"),
-    )
-    .expect("merchant");
-    Client::builder(merchant, keys)
-        .allow_empty_key_ring()
-        .clock(Arc::new(FixedClock::new(now)))
-        .build()
-        .expect("client")
+    client_at(keys, now)
 }
 
 fn response(v: &CertVector, body: &str) -> Response<Vec<u8>> {

@@ -6,50 +6,20 @@ use std::sync::Arc;
 use wechatpay_core::http::{Response, StatusCode};
 use wechatpay_core::{
     AfterSalesOrderAccepted, Client, CreateAfterSalesOrder, ErrorKind, FixedClock, KeyRing,
-    MerchantCredentials, PrivateKey, QueryAfterSalesOrder, Scene, signing,
+    PrivateKey, QueryAfterSalesOrder, Scene,
 };
 
-const PUB_KEY_ID: &str = "PUB_KEY_ID_0119000001002026112400000000000001";
-const NOW: i64 = 1_764_000_000;
+mod common;
 
-fn testdata(name: &str) -> String {
-    let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+use common::{NOW, merchant, public_key_ring, signed, testdata};
 
+/// Pointed at an address nothing listens on: these tests never send.
 fn client() -> Client {
-    let merchant = MerchantCredentials::from_pem(
-        "1900000100",
-        "3775B6A45ACD588826D15E583A95F5DD00000001",
-        &testdata("merchant_private_key.pem"),
-    )
-    .expect("merchant");
-    let keys = KeyRing::new()
-        .with_wechatpay_public_key_pem(PUB_KEY_ID, &testdata("wechatpay_public_key.pem"))
-        .expect("keys");
-    Client::builder(merchant, keys)
+    Client::builder(merchant(), public_key_ring())
         .base_url("http://127.0.0.1:9")
         .clock(Arc::new(FixedClock::new(NOW)))
         .build()
         .expect("client")
-}
-
-fn signed(status: u16, body: &str, key_file: &str) -> Response<Vec<u8>> {
-    let key = PrivateKey::from_pem(&testdata(key_file)).expect("key");
-    let ts = NOW.to_string();
-    let sig = key
-        .sign_base64(&signing::response_message(&ts, "n0nce", body.as_bytes()))
-        .expect("sign");
-    Response::builder()
-        .status(status)
-        .header("Wechatpay-Timestamp", ts)
-        .header("Wechatpay-Nonce", "n0nce")
-        .header("Wechatpay-Serial", PUB_KEY_ID)
-        .header("Wechatpay-Signature", sig)
-        .header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
-        .header("Request-ID", "RID-1")
-        .body(body.as_bytes().to_vec())
-        .expect("response")
 }
 
 fn create() -> CreateAfterSalesOrder {

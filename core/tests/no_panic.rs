@@ -2,14 +2,12 @@
 //! certificate downloads and PEM files go through every parser and verifier, and each gets a
 //! typed error (or, when the mutation is harmless, a result).
 
-use std::sync::Arc;
-
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::http::{HeaderName, HeaderValue, Response};
 use wechatpay_core::signing::Authorization;
 use wechatpay_core::{
-    Client, Error, FixedClock, KeyRing, MerchantCredentials, PlatformCertificate, PrivateKey,
-    PublicKey, QueryAfterSalesOrder, signing,
+    Client, Error, KeyRing, PlatformCertificate, PrivateKey, PublicKey, QueryAfterSalesOrder,
+    signing,
 };
 
 /// xorshift64*: reproducible without a dependency.
@@ -53,30 +51,16 @@ impl Rng {
     }
 }
 
-const PUB_KEY_ID: &str = "PUB_KEY_ID_0119000001002026112400000000000001";
-const NOW: i64 = 1_764_000_000;
+mod common;
 
-fn testdata(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR")))
-        .expect("testdata")
-}
+use common::{NOW, PUB_KEY_ID, client_at, public_key_ring, testdata};
 
+/// A client trusting both the public key and the platform certificate.
 fn client() -> Client {
-    let merchant = MerchantCredentials::from_pem(
-        "1900000100",
-        "3775B6A45ACD588826D15E583A95F5DD00000001",
-        &testdata("merchant_private_key.pem"),
-    )
-    .expect("merchant");
-    let keys = KeyRing::new()
-        .with_wechatpay_public_key_pem(PUB_KEY_ID, &testdata("wechatpay_public_key.pem"))
-        .expect("keys")
+    let keys = public_key_ring()
         .with_platform_certificate_pem(&testdata("platform_certificate.pem"))
         .expect("cert");
-    Client::builder(merchant, keys)
-        .clock(Arc::new(FixedClock::new(NOW)))
-        .build()
-        .expect("client")
+    client_at(keys, NOW)
 }
 
 fn response(
@@ -192,17 +176,7 @@ fn mutated_certificate_downloads_and_pem_never_panic() {
     let v = v.certificates;
     let key = ApiV3Key::new(&v.apiv3_key).expect("key");
     let now: i64 = v.headers["Wechatpay-Timestamp"].parse().expect("ts");
-    let merchant = MerchantCredentials::from_pem(
-        "1900000100",
-        "3775B6A45ACD588826D15E583A95F5DD00000001",
-        &testdata("merchant_private_key.pem"),
-    )
-    .expect("merchant");
-    let c = Client::builder(merchant, KeyRing::new())
-        .allow_empty_key_ring()
-        .clock(Arc::new(FixedClock::new(now)))
-        .build()
-        .expect("client");
+    let c = client_at(KeyRing::new(), now);
     let headers: Vec<(String, Vec<u8>)> = v
         .headers
         .iter()

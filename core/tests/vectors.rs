@@ -5,6 +5,10 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
+
+mod common;
+
+use common::testdata;
 use wechatpay_core::http::{self, HeaderMap, HeaderName, HeaderValue};
 use wechatpay_core::{
     Backend, Client, CreateAfterSalesOrder, ErrorKind, FixedClock, FixedNonce, KeyRing,
@@ -48,11 +52,6 @@ struct ResponseVector {
     message: String,
     valid: bool,
     why: Option<String>,
-}
-
-fn testdata(name: &str) -> String {
-    let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn vectors() -> Vectors {
