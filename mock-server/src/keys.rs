@@ -1,6 +1,7 @@
 //! The mock's key material: embedded test keys, and generation of fresh ones.
 
 use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{Error, PrivateKey, PublicKey};
 
 /// The default merchant's id (the shared test vectors' merchant).
@@ -21,6 +22,23 @@ pub const TEST_WECHATPAY_PUBLIC_KEY: &str = include_str!("../keys/wechatpay_publ
 pub const TEST_PLATFORM_CERTIFICATE: &str = include_str!("../keys/platform_certificate.pem");
 /// The test platform certificate's private key (PKCS#8 PEM). Test-only.
 pub const TEST_PLATFORM_PRIVATE_KEY: &str = include_str!("../keys/platform_private_key.pem");
+/// The serial of [`TEST_PLATFORM_CERTIFICATE`].
+pub const TEST_PLATFORM_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+/// A second test platform certificate, for rotations.
+pub const TEST_PLATFORM_CERTIFICATE_2: &str = include_str!("../keys/platform_certificate_2.pem");
+/// The second test platform certificate's private key. Test-only.
+pub const TEST_PLATFORM_PRIVATE_KEY_2: &str = include_str!("../keys/platform_private_key_2.pem");
+/// The test merchant's APIv3 key (the shared vectors'). Test-only.
+pub const TEST_APIV3_KEY: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
+
+/// [`TEST_APIV3_KEY`] as an [`ApiV3Key`].
+pub fn test_apiv3_key() -> ApiV3Key {
+    match ApiV3Key::new(TEST_APIV3_KEY) {
+        Ok(k) => k,
+        // A 32-byte constant of this crate: failing here is a bug, not input.
+        Err(e) => unreachable!("the test APIv3 key must be 32 bytes: {e}"),
+    }
+}
 
 /// A freshly generated RSA-2048 key pair, as PEM.
 pub struct GeneratedKeyPair {

@@ -146,6 +146,22 @@ impl MockBuilder {
         self
     }
 
+    /// Publishes the embedded test platform certificate ([`keys::TEST_PLATFORM_CERTIFICATE`]).
+    pub fn test_platform_certificate(self) -> Self {
+        self.platform_certificate(
+            keys::TEST_PLATFORM_CERTIFICATE,
+            keys::TEST_PLATFORM_PRIVATE_KEY,
+        )
+    }
+
+    /// The test merchant in certificate mode: the test platform certificate is published and
+    /// signs every answer, and `/v3/certificates` is encrypted with [`keys::TEST_APIV3_KEY`].
+    pub fn test_certificate_mode(self) -> Self {
+        self.test_platform_certificate()
+            .sign_with(SignWith::PlatformCertificate)
+            .apiv3_key(keys::TEST_MCHID, keys::test_apiv3_key())
+    }
+
     /// Puts merchant `mchid` in certificate mode: `/v3/certificates` answers it, encrypted with
     /// this APIv3 key. Merchants without a key get 404 `RESOURCE_NOT_EXISTS` there.
     pub fn apiv3_key(mut self, mchid: &str, key: ApiV3Key) -> Self {

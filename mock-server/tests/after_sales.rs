@@ -310,10 +310,7 @@ async fn every_answer_has_a_request_id_and_every_2xx_is_signed() {
 #[tokio::test]
 async fn answers_can_be_signed_with_the_platform_certificate() {
     let mock = MockWechatPay::builder()
-        .platform_certificate(
-            keys::TEST_PLATFORM_CERTIFICATE,
-            keys::TEST_PLATFORM_PRIVATE_KEY,
-        )
+        .test_platform_certificate()
         .sign_with(SignWith::PlatformCertificate)
         .start()
         .await

@@ -7,8 +7,6 @@ use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{Client, KeyRing};
 use wechatpay_mock_server::{MockWechatPay, keys};
 
-const APIV3: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
-
 fn empty_ring_client(mock: &MockWechatPay) -> Client {
     Client::builder(mock.client().merchant().clone(), KeyRing::new())
         .base_url(mock.base_url())
@@ -19,12 +17,9 @@ fn empty_ring_client(mock: &MockWechatPay) -> Client {
 
 #[tokio::test]
 async fn a_certificate_mode_merchant_gets_its_certificates_encrypted_and_signed() {
-    let key = ApiV3Key::new(APIV3).expect("key");
+    let key = keys::test_apiv3_key();
     let mock = MockWechatPay::builder()
-        .platform_certificate(
-            keys::TEST_PLATFORM_CERTIFICATE,
-            keys::TEST_PLATFORM_PRIVATE_KEY,
-        )
+        .test_platform_certificate()
         .apiv3_key(keys::TEST_MCHID, key.clone())
         .start()
         .await
@@ -78,16 +73,13 @@ async fn a_certificate_mode_merchant_gets_its_certificates_encrypted_and_signed(
 #[tokio::test]
 async fn a_public_key_merchant_gets_resource_not_exists() {
     let mock = MockWechatPay::builder()
-        .platform_certificate(
-            keys::TEST_PLATFORM_CERTIFICATE,
-            keys::TEST_PLATFORM_PRIVATE_KEY,
-        )
+        .test_platform_certificate()
         .start()
         .await
         .expect("mock");
     let client = mock.client();
     let (req, _p) = client
-        .prepare_certificates(&ApiV3Key::new(APIV3).expect("key"))
+        .prepare_certificates(&keys::test_apiv3_key())
         .expect("prepare");
     assert_error(
         &send(mock.address(), &req).await,
@@ -99,13 +91,13 @@ async fn a_public_key_merchant_gets_resource_not_exists() {
 #[tokio::test]
 async fn the_download_needs_authentication() {
     let mock = MockWechatPay::builder()
-        .apiv3_key(keys::TEST_MCHID, ApiV3Key::new(APIV3).expect("key"))
+        .apiv3_key(keys::TEST_MCHID, keys::test_apiv3_key())
         .start()
         .await
         .expect("mock");
     let (mut req, _p) = mock
         .client()
-        .prepare_certificates(&ApiV3Key::new(APIV3).expect("key"))
+        .prepare_certificates(&keys::test_apiv3_key())
         .expect("prepare");
     req.headers_mut().remove("authorization");
     assert_error(&send(mock.address(), &req).await, 401, "SIGN_ERROR");
@@ -114,7 +106,7 @@ async fn the_download_needs_authentication() {
 #[tokio::test]
 async fn apiv3_key_for_an_unknown_merchant_is_a_config_error() {
     let err = MockWechatPay::builder()
-        .apiv3_key("1234567890", ApiV3Key::new(APIV3).expect("key"))
+        .apiv3_key("1234567890", keys::test_apiv3_key())
         .start()
         .await
         .expect_err("unknown merchant");

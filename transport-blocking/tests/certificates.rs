@@ -3,25 +3,13 @@
 mod common;
 
 use common::{Harness, create};
-use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper};
+use wechatpay_core::certificates::CertificateKeeper;
 use wechatpay_core::{Client, ErrorKind, KeyRing};
-use wechatpay_mock_server::{Fault, MockWechatPay, SignWith, keys};
+use wechatpay_mock_server::{Fault, MockWechatPay, keys};
 use wechatpay_transport_blocking::BlockingClient;
 
-const APIV3: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
-const CERT2: &str = include_str!("../../mock-server/keys/platform_certificate_2.pem");
-const KEY2: &str = include_str!("../../mock-server/keys/platform_private_key_2.pem");
-
 fn harness() -> Harness {
-    Harness::start(
-        MockWechatPay::builder()
-            .platform_certificate(
-                keys::TEST_PLATFORM_CERTIFICATE,
-                keys::TEST_PLATFORM_PRIVATE_KEY,
-            )
-            .sign_with(SignWith::PlatformCertificate)
-            .apiv3_key(keys::TEST_MCHID, ApiV3Key::new(APIV3).expect("key")),
-    )
+    Harness::start(MockWechatPay::builder().test_certificate_mode())
 }
 
 fn cert_client(h: &Harness) -> BlockingClient {
@@ -32,7 +20,7 @@ fn cert_client(h: &Harness) -> BlockingClient {
         .expect("core");
     BlockingClient::new(core)
         .expect("client")
-        .with_certificates(CertificateKeeper::new(ApiV3Key::new(APIV3).expect("key")))
+        .with_certificates(CertificateKeeper::new(keys::test_apiv3_key()))
 }
 
 fn downloads(h: &Harness) -> usize {
@@ -51,7 +39,10 @@ fn rotation_on_demand_never_fails_a_call() {
         .expect("first contact");
     let new_serial = h
         .mock
-        .add_platform_certificate(CERT2, KEY2)
+        .add_platform_certificate(
+            keys::TEST_PLATFORM_CERTIFICATE_2,
+            keys::TEST_PLATFORM_PRIVATE_KEY_2,
+        )
         .expect("publish");
     c.execute(&create("4208450740201411110000000902"))
         .expect("both published");
@@ -61,7 +52,7 @@ fn rotation_on_demand_never_fails_a_call() {
     c.execute(&create("4208450740201411110000000903"))
         .expect("new signs");
     h.mock
-        .retire_platform_certificate("5157F09EFDC096DE15EBE81A47057A7232F1B8E1");
+        .retire_platform_certificate(keys::TEST_PLATFORM_SERIAL);
     c.execute(&create("4208450740201411110000000904"))
         .expect("old retired");
     assert_eq!(downloads(&h), 2);
@@ -90,7 +81,10 @@ fn refresh_on_demand_reports_the_count() {
     let c = cert_client(&h);
     assert_eq!(c.refresh_certificates().expect("download"), 1);
     h.mock
-        .add_platform_certificate(CERT2, KEY2)
+        .add_platform_certificate(
+            keys::TEST_PLATFORM_CERTIFICATE_2,
+            keys::TEST_PLATFORM_PRIVATE_KEY_2,
+        )
         .expect("publish");
     assert_eq!(c.refresh_certificates().expect("download"), 2);
     let plain = BlockingClient::new(h.mock.client()).expect("client");

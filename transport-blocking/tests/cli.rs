@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use wechatpay_mock_server::{MockWechatPay, keys};
+use wechatpay_mock_server::{MockBuilder, MockWechatPay, keys};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
 
@@ -16,18 +16,17 @@ struct External {
 impl External {
     /// A mock listening on a real port, and key files as a user would have them.
     fn start() -> Self {
+        Self::with(MockWechatPay::builder().processing(1, std::time::Duration::ZERO))
+    }
+
+    /// Starts `builder`'s mock on a background runtime and writes the key files.
+    fn with(builder: MockBuilder) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("rt");
-        let mock = rt
-            .block_on(
-                MockWechatPay::builder()
-                    .processing(1, std::time::Duration::ZERO)
-                    .start(),
-            )
-            .expect("mock");
+        let mock = rt.block_on(builder.start()).expect("mock");
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, pem) in [
             ("apiclient_key.pem", keys::TEST_MERCHANT_PRIVATE_KEY),
@@ -300,38 +299,10 @@ fn help_on_every_command() {
     );
 }
 
-const APIV3: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
-
 /// A mock whose test merchant is in certificate mode, answers signed by the platform
 /// certificate; key files as a user would have them.
 fn certificate_mode() -> External {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("rt");
-    let mock = rt
-        .block_on(
-            MockWechatPay::builder()
-                .platform_certificate(
-                    keys::TEST_PLATFORM_CERTIFICATE,
-                    keys::TEST_PLATFORM_PRIVATE_KEY,
-                )
-                .sign_with(wechatpay_mock_server::SignWith::PlatformCertificate)
-                .apiv3_key(
-                    keys::TEST_MCHID,
-                    wechatpay_core::certificates::ApiV3Key::new(APIV3).expect("key"),
-                )
-                .start(),
-        )
-        .expect("mock");
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("apiclient_key.pem"),
-        keys::TEST_MERCHANT_PRIVATE_KEY,
-    )
-    .expect("write");
-    External { _rt: rt, mock, dir }
+    External::with(MockWechatPay::builder().test_certificate_mode())
 }
 
 fn run_certificate_mode(ext: &External, apiv3: &str, args: &[&str]) -> Output {
@@ -348,7 +319,7 @@ fn certificates_download_writes_the_decrypted_certificates() {
     let out_dir = ext.path("certs");
     let out = run_certificate_mode(
         &ext,
-        APIV3,
+        keys::TEST_APIV3_KEY,
         &[
             "certificates",
             "download",
@@ -389,7 +360,7 @@ fn a_wrong_apiv3_key_fails_with_its_own_error() {
 #[test]
 fn commands_run_in_certificate_mode_without_a_public_key() {
     let ext = certificate_mode();
-    let out = run_certificate_mode(&ext, APIV3, &CREATE);
+    let out = run_certificate_mode(&ext, keys::TEST_APIV3_KEY, &CREATE);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("accepted:"));
     // Without --apiv3-key, the public key is required again.

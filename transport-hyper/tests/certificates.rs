@@ -9,22 +9,9 @@ use wechatpay_core::{Client, ErrorKind, KeyRing, MerchantCredentials, PrivateKey
 use wechatpay_mock_server::{Fault, MockWechatPay, SignWith, keys};
 use wechatpay_transport_hyper::HyperClient;
 
-const APIV3: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
-const CERT2: &str = include_str!("../../mock-server/keys/platform_certificate_2.pem");
-const KEY2: &str = include_str!("../../mock-server/keys/platform_private_key_2.pem");
-
-fn apiv3() -> ApiV3Key {
-    ApiV3Key::new(APIV3).expect("key")
-}
-
 async fn certificate_mock() -> MockWechatPay {
     MockWechatPay::builder()
-        .platform_certificate(
-            keys::TEST_PLATFORM_CERTIFICATE,
-            keys::TEST_PLATFORM_PRIVATE_KEY,
-        )
-        .sign_with(SignWith::PlatformCertificate)
-        .apiv3_key(keys::TEST_MCHID, apiv3())
+        .test_certificate_mode()
         .start()
         .await
         .expect("mock")
@@ -39,7 +26,7 @@ fn cert_client(mock: &MockWechatPay, keys: KeyRing) -> HyperClient {
         .expect("core");
     HyperClient::new(core)
         .expect("client")
-        .with_certificates(CertificateKeeper::new(apiv3()))
+        .with_certificates(CertificateKeeper::new(keys::test_apiv3_key()))
 }
 
 fn downloads(mock: &MockWechatPay) -> usize {
@@ -64,10 +51,7 @@ async fn first_contact_downloads_then_verifies() {
         1,
         "one download, then the held certificate is used"
     );
-    assert_eq!(
-        c.core().keys().serials(),
-        ["5157F09EFDC096DE15EBE81A47057A7232F1B8E1"]
-    );
+    assert_eq!(c.core().keys().serials(), [keys::TEST_PLATFORM_SERIAL]);
 }
 
 #[tokio::test]
@@ -81,7 +65,12 @@ async fn a_full_rotation_never_fails_a_call() {
     };
     c.execute(&call()).await.expect("old only");
     // Both published, old still signing.
-    let new_serial = mock.add_platform_certificate(CERT2, KEY2).expect("publish");
+    let new_serial = mock
+        .add_platform_certificate(
+            keys::TEST_PLATFORM_CERTIFICATE_2,
+            keys::TEST_PLATFORM_PRIVATE_KEY_2,
+        )
+        .expect("publish");
     c.execute(&call()).await.expect("both published");
     // New signs: the client meets an unknown serial, refreshes once, verifies.
     mock.sign_with_platform_certificate(&new_serial)
@@ -89,7 +78,7 @@ async fn a_full_rotation_never_fails_a_call() {
     c.execute(&call()).await.expect("new signing");
     assert!(c.core().keys().get(&new_serial).is_some());
     // Old retired.
-    assert!(mock.retire_platform_certificate("5157F09EFDC096DE15EBE81A47057A7232F1B8E1"));
+    assert!(mock.retire_platform_certificate(keys::TEST_PLATFORM_SERIAL));
     for _ in 0..3 {
         c.execute(&call()).await.expect("new only");
     }
@@ -148,10 +137,7 @@ async fn a_merchant_with_both_modes_verifies_either_signature() {
 #[tokio::test]
 async fn a_public_key_merchant_gets_resource_not_exists() {
     let mock = MockWechatPay::builder()
-        .platform_certificate(
-            keys::TEST_PLATFORM_CERTIFICATE,
-            keys::TEST_PLATFORM_PRIVATE_KEY,
-        )
+        .test_platform_certificate()
         .start()
         .await
         .expect("mock");
@@ -170,7 +156,7 @@ async fn a_public_key_merchant_gets_resource_not_exists() {
 
 #[tokio::test]
 async fn two_merchants_in_one_process_keep_their_own_certificates() {
-    let second_key = PrivateKey::from_pem(KEY2).expect("key");
+    let second_key = PrivateKey::from_pem(keys::TEST_PLATFORM_PRIVATE_KEY_2).expect("key");
     let mock = certificate_mock().await;
     mock.add_merchant(
         "1900000200",
@@ -205,10 +191,7 @@ async fn two_merchants_in_one_process_keep_their_own_certificates() {
         second.core().keys().serials()
     );
     // The key rings are separate objects.
-    first
-        .core()
-        .keys()
-        .remove("5157F09EFDC096DE15EBE81A47057A7232F1B8E1");
+    first.core().keys().remove(keys::TEST_PLATFORM_SERIAL);
     assert!(second.core().keys().has_platform_certificate());
 }
 
@@ -224,7 +207,7 @@ async fn a_due_refresh_runs_in_the_background() {
         .clock(clock.clone())
         .build()
         .expect("core");
-    let keeper = CertificateKeeper::new(apiv3()).with_intervals(
+    let keeper = CertificateKeeper::new(keys::test_apiv3_key()).with_intervals(
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(60),
     );

@@ -53,10 +53,7 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
         let mut builder = MockWechatPay::builder();
         if let Some(key) = &apiv3 {
             builder = builder
-                .platform_certificate(
-                    keys::TEST_PLATFORM_CERTIFICATE,
-                    keys::TEST_PLATFORM_PRIVATE_KEY,
-                )
+                .test_platform_certificate()
                 .sign_with(SignWith::PlatformCertificate)
                 .apiv3_key(keys::TEST_MCHID, key.clone());
         }
