@@ -18,13 +18,7 @@ const SUB: &str = "1900000109";
 const TX: &str = "4208450740201411110007820472";
 
 fn create() -> CreateAfterSalesOrder {
-    CreateAfterSalesOrder::new(
-        SUB,
-        TX,
-        100,
-        Scene::RefundTicket,
-        "50000000382019052709732678859",
-    )
+    common::create(Scene::RefundTicket)
 }
 
 #[tokio::test]

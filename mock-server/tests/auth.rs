@@ -182,13 +182,7 @@ async fn each_authentication_failure_is_a_401_that_says_which_check_failed() {
 }
 
 fn create() -> CreateAfterSalesOrder {
-    CreateAfterSalesOrder::new(
-        "1900000109",
-        "4208450740201411110007820472",
-        100,
-        Scene::RefundTicket,
-        "50000000382019052709732678859",
-    )
+    common::create(Scene::RefundTicket)
 }
 
 #[tokio::test]

@@ -82,13 +82,7 @@ async fn terminate(mut child: Child) -> std::process::ExitStatus {
 }
 
 fn create() -> CreateAfterSalesOrder {
-    CreateAfterSalesOrder::new(
-        "1900000109",
-        "4208450740201411110007820472",
-        100,
-        Scene::RefundTicket,
-        "50000000382019052709732678859",
-    )
+    common::create(Scene::RefundTicket)
 }
 
 #[tokio::test]

@@ -9,13 +9,7 @@ use wechatpay_core::{CreateAfterSalesOrder, ErrorKind, Scene};
 use wechatpay_mock_server::{Fault, MockWechatPay, Route};
 
 fn create() -> CreateAfterSalesOrder {
-    CreateAfterSalesOrder::new(
-        "1900000109",
-        "4208450740201411110007820472",
-        100,
-        Scene::ChangeTicket,
-        "50000000382019052709732678859",
-    )
+    common::create(Scene::ChangeTicket)
 }
 
 #[tokio::test]

@@ -10,13 +10,7 @@ use wechatpay_mock_server::MockWechatPay;
 const PATH: &str = "/v3/ecommerce/profitsharing/after-sales-orders";
 
 fn create() -> CreateAfterSalesOrder {
-    CreateAfterSalesOrder::new(
-        "1900000109",
-        "4208450740201411110007820472",
-        100,
-        Scene::ReturnGoods,
-        "50000000382019052709732678859",
-    )
+    common::create(Scene::ReturnGoods)
 }
 
 /// After whatever came before, a normal signed request still works.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use wechatpay_core::http::{Request, Response};
+use wechatpay_core::{CreateAfterSalesOrder, Scene};
 
 /// Sends raw bytes and reads the whole answer (the connection is closed by the server after
 /// one response because every request says `Connection: close`).
@@ -95,4 +96,15 @@ pub fn assert_error(resp: &Response<Vec<u8>>, status: u16, code: &str) -> serde_
         "{body}"
     );
     body
+}
+
+/// The sample after-sales request of WeChat Pay's documentation, for `scene`.
+pub fn create(scene: Scene) -> CreateAfterSalesOrder {
+    CreateAfterSalesOrder::new(
+        "1900000109",
+        "4208450740201411110007820472",
+        100,
+        scene,
+        "50000000382019052709732678859",
+    )
 }
