@@ -1,12 +1,12 @@
 //! The e-commerce after-sales profit-sharing operations (请求售后服务分账 / 查询售后服务分账结果).
 
 use http::Method;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::model::{FailReason, ProfitSharingResult, Scene, SharingType};
-use crate::operation::{Operation, Recovery};
+use crate::operation::{Check, Operation};
+use crate::query::QueryString;
 use crate::{Error, validate};
 
 /// The path of both operations.
@@ -17,13 +17,6 @@ pub const MAX_ID_LEN: usize = 32;
 /// The longest `refund_id` this SDK sends (WeChat Pay's limit is unconfirmed; its ids have 29
 /// digits).
 pub const MAX_REFUND_ID_LEN: usize = 64;
-
-/// Characters left as they are in a query value: RFC 3986's unreserved set.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// Request after-sales profit sharing: `POST /v3/ecommerce/profitsharing/after-sales-orders`.
 ///
@@ -81,7 +74,10 @@ impl CreateAfterSalesOrder {
 
 impl Operation for CreateAfterSalesOrder {
     type Output = AfterSalesOrderAccepted;
-    const METHOD: Method = Method::POST;
+
+    fn method(&self) -> Method {
+        Method::POST
+    }
 
     fn validate(&self) -> Result<(), Error> {
         validate::digits("sub_mchid", &self.sub_mchid, MAX_ID_LEN)?;
@@ -101,16 +97,25 @@ impl Operation for CreateAfterSalesOrder {
     }
 
     /// The record is keyed by `sub_mchid` + `transaction_id` and WeChat Pay does not document
-    /// the POST as idempotent: after an attempt of unknown fate, query first.
-    fn recovery(&self) -> Option<Recovery<Self::Output>> {
-        Some(Recovery::by_query(
+    /// the POST as idempotent: after an attempt of unknown fate, query first. An order with
+    /// the same amount is this request's; another amount is [`crate::ErrorKind::Conflict`].
+    fn check(&self) -> Option<Check<Self::Output>> {
+        let asked = self.amount;
+        Some(Check::by_query(
             self.query(),
-            |order| AfterSalesOrderAccepted {
-                sub_mchid: order.sub_mchid,
-                transaction_id: order.transaction_id,
-                amount: Some(order.amount),
+            move |order: AfterSalesOrder| {
+                if order.amount != asked {
+                    return Err(Error::conflict(format!(
+                        "an after-sales split of {} fen already exists for this order; this request asked for {asked} fen",
+                        order.amount
+                    )));
+                }
+                Ok(AfterSalesOrderAccepted {
+                    sub_mchid: order.sub_mchid,
+                    transaction_id: order.transaction_id,
+                    amount: Some(order.amount),
+                })
             },
-            |e| e.status() == Some(http::StatusCode::NOT_FOUND),
         ))
     }
 
@@ -162,7 +167,10 @@ impl QueryAfterSalesOrder {
 
 impl Operation for QueryAfterSalesOrder {
     type Output = AfterSalesOrder;
-    const METHOD: Method = Method::GET;
+
+    fn method(&self) -> Method {
+        Method::GET
+    }
 
     fn validate(&self) -> Result<(), Error> {
         validate::digits("sub_mchid", &self.sub_mchid, MAX_ID_LEN)?;
@@ -170,11 +178,10 @@ impl Operation for QueryAfterSalesOrder {
     }
 
     fn path_and_query(&self) -> Result<String, Error> {
-        Ok(format!(
-            "{PATH}?sub_mchid={}&transaction_id={}",
-            utf8_percent_encode(&self.sub_mchid, QUERY_VALUE),
-            utf8_percent_encode(&self.transaction_id, QUERY_VALUE),
-        ))
+        Ok(QueryString::new(PATH)
+            .pair("sub_mchid", &self.sub_mchid)
+            .pair("transaction_id", &self.transaction_id)
+            .finish())
     }
 
     fn body(&self) -> Result<Vec<u8>, Error> {

@@ -11,6 +11,7 @@
 //! merchant and WeChat Pay hold. This is what WeChat Pay's own SDKs do.
 
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
@@ -171,7 +172,10 @@ pub struct DownloadCertificates;
 
 impl Operation for DownloadCertificates {
     type Output = CertificateList;
-    const METHOD: Method = Method::GET;
+
+    fn method(&self) -> Method {
+        Method::GET
+    }
 
     fn validate(&self) -> Result<(), Error> {
         Ok(())
@@ -284,33 +288,39 @@ impl CertificatesPending {
     }
 }
 
-/// Keeps a key ring's platform certificates fresh. Sans-IO: it says when a refresh is due and
-/// what to do with the answer; time is passed in.
+/// Keeps a key ring's platform certificates fresh. Sans-IO: it decides when a download is due
+/// and what to do with the answer; time is passed in. Give it to
+/// [`crate::ClientBuilder::certificates`]: every [`crate::call::Call`] of that client then
+/// downloads as a step of its own, and all clones of the client share the keeper.
 ///
-/// - A refresh is due when no certificate is held, when none was ever downloaded, or every
-///   `refresh_every` (default 12 hours).
-/// - Every downloaded certificate not yet expired is kept (rotation overlaps old and new);
-///   expired ones are dropped.
-/// - An answer naming an unknown serial asks for a refresh at most once per
-///   `unknown_serial_gap` (default 60 s), so a forged serial cannot cause a flood.
+/// - A download is due when none ever succeeded, or every `refresh_every` (default 12 hours).
+/// - A download replaces the ring's platform certificates with those WeChat Pay publishes and
+///   that are still valid (a certificate it stops publishing is no longer trusted); public keys
+///   stay whatever happens.
+/// - Downloads outside the schedule (an answer naming an unknown serial) and downloads after a
+///   failed one happen at most once per `min_gap` (default 60 s): a forged serial or a
+///   merchant that gets 404 from `/v3/certificates` cannot cause a flood.
+/// - One download at a time; a call that has nothing to verify with waits for it, a call that
+///   can verify with what is held does not.
 ///
 /// ```
 /// use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper};
 /// use wechatpay_core::KeyRing;
 /// let mut keeper = CertificateKeeper::new(ApiV3Key::new("a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7")?);
-/// let ring = KeyRing::new();
-/// assert!(keeper.refresh_due(&ring, 1_800_000_000));
-/// assert!(keeper.should_refresh_for_unknown_serial(1_800_000_000));
-/// assert!(!keeper.should_refresh_for_unknown_serial(1_800_000_030));
+/// assert!(keeper.refresh_due(1_800_000_000));
+/// assert_eq!(keeper.accept(&KeyRing::new(), 1_800_000_000, Vec::new()), 0);
+/// assert!(!keeper.refresh_due(1_800_000_001));
 /// # Ok::<(), wechatpay_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct CertificateKeeper {
     key: ApiV3Key,
     refresh_every: i64,
-    unknown_serial_gap: i64,
-    last_refresh: Option<i64>,
-    last_unknown_refresh: Option<i64>,
+    min_gap: i64,
+    last_success: Option<i64>,
+    last_failure: Option<(i64, Error)>,
+    last_unscheduled: Option<i64>,
+    in_flight: bool,
 }
 
 impl CertificateKeeper {
@@ -319,18 +329,20 @@ impl CertificateKeeper {
         Self {
             key,
             refresh_every: 12 * 3600,
-            unknown_serial_gap: 60,
-            last_refresh: None,
-            last_unknown_refresh: None,
+            min_gap: 60,
+            last_success: None,
+            last_failure: None,
+            last_unscheduled: None,
+            in_flight: false,
         }
     }
 
-    /// Sets the intervals: regular refresh, and the least time between refreshes asked for by
-    /// unknown serials.
+    /// Sets the intervals: the regular refresh, and the least time between downloads outside
+    /// the schedule (for an unknown serial, or after a failed download).
     #[must_use]
-    pub fn with_intervals(mut self, refresh_every: Duration, unknown_serial_gap: Duration) -> Self {
+    pub fn with_intervals(mut self, refresh_every: Duration, min_gap: Duration) -> Self {
         self.refresh_every = i64::try_from(refresh_every.as_secs()).unwrap_or(i64::MAX);
-        self.unknown_serial_gap = i64::try_from(unknown_serial_gap.as_secs()).unwrap_or(i64::MAX);
+        self.min_gap = i64::try_from(min_gap.as_secs()).unwrap_or(i64::MAX);
         self
     }
 
@@ -339,86 +351,205 @@ impl CertificateKeeper {
         &self.key
     }
 
-    /// Whether `keys` must be refreshed before use (no certificate at all).
-    pub fn refresh_required(&self, keys: &crate::KeyRing) -> bool {
-        !keys.has_platform_certificate()
+    /// Whether the regular refresh is due at `now`.
+    pub fn refresh_due(&self, now: i64) -> bool {
+        self.last_success
+            .is_none_or(|last| now.saturating_sub(last) >= self.refresh_every)
     }
 
-    /// Whether a refresh is due at `now`.
-    pub fn refresh_due(&self, keys: &crate::KeyRing, now: i64) -> bool {
-        self.refresh_required(keys)
-            || self
-                .last_refresh
-                .is_none_or(|last| now.saturating_sub(last) >= self.refresh_every)
-    }
-
-    /// Records that an answer named an unknown serial at `now`; whether to refresh for it.
-    pub fn should_refresh_for_unknown_serial(&mut self, now: i64) -> bool {
-        match self.last_unknown_refresh {
-            Some(last) if now.saturating_sub(last) < self.unknown_serial_gap => false,
-            _ => {
-                self.last_unknown_refresh = Some(now);
-                true
-            }
+    fn failed_recently(&self, now: i64) -> Option<&Error> {
+        match &self.last_failure {
+            Some((at, e)) if now.saturating_sub(*at) < self.min_gap => Some(e),
+            _ => None,
         }
     }
 
-    /// Signs the download request.
-    ///
-    /// # Errors
-    /// As [`Client::prepare`].
-    pub fn prepare(
-        &self,
-        client: &Client,
-    ) -> Result<(Request<Vec<u8>>, CertificatesPending), Error> {
-        client.prepare_certificates(&self.key)
-    }
-
-    /// Takes the outcome of a download made at `now`: on success, [`CertificateKeeper::accept`];
-    /// on failure, [`CertificateKeeper::failed`] and the error back.
-    ///
-    /// # Errors
-    /// The download's error, unchanged.
-    pub fn finish(
-        &mut self,
-        keys: &crate::KeyRing,
-        now: i64,
-        outcome: Result<Vec<PlatformCertificate>, Error>,
-    ) -> Result<usize, Error> {
-        match outcome {
-            Ok(certificates) => Ok(self.accept(keys, now, certificates)),
-            Err(e) => {
-                self.failed(now);
-                Err(e)
-            }
-        }
-    }
-
-    /// Takes downloaded certificates into `keys`: adds those not expired at `now`, drops the
-    /// expired ones already held. Returns how many certificates the ring holds afterwards.
+    /// Takes a download made at `now` into `keys`: the platform certificates become those
+    /// downloaded that are still valid. Returns how many the ring holds afterwards.
     pub fn accept(
         &mut self,
         keys: &crate::KeyRing,
         now: i64,
         certificates: Vec<PlatformCertificate>,
     ) -> usize {
-        for cert in certificates {
-            if cert.not_after().unix_timestamp() >= now {
-                keys.add_platform_certificate(cert);
-            }
-        }
-        keys.remove_expired(now);
-        self.last_refresh = Some(now);
-        keys.platform_certificates().len()
+        let held = keys.replace_platform_certificates(
+            certificates
+                .into_iter()
+                .filter(|c| c.not_after().unix_timestamp() >= now),
+        );
+        self.last_success = Some(now);
+        self.last_failure = None;
+        held
     }
 
-    /// Records a failed refresh, so that the next one waits for the regular interval only if a
-    /// certificate is still held.
-    pub fn failed(&mut self, now: i64) {
-        if self.last_refresh.is_none() {
-            // Never succeeded: let the next call try again.
-            return;
+    /// Records a failed download at `now`: the next one waits `min_gap`.
+    pub fn failed(&mut self, now: i64, error: &Error) {
+        self.last_failure = Some((now, error.summary()));
+    }
+}
+
+/// What a call does about certificates before it sends its operation.
+pub(crate) enum Plan {
+    /// Nothing to download now.
+    Ready,
+    /// Download first; `needed` when nothing held can verify an answer.
+    Download { lease: Lease, needed: bool },
+    /// Another call is downloading and nothing held can verify: wait for it.
+    WaitForOther,
+    /// Nothing held can verify and the last download failed moments ago.
+    Unavailable(Error),
+}
+
+/// A client's shared keeper.
+#[derive(Clone, Debug)]
+pub(crate) struct Certificates(Arc<Mutex<CertificateKeeper>>);
+
+impl Certificates {
+    pub(crate) fn new(keeper: CertificateKeeper) -> Self {
+        Self(Arc::new(Mutex::new(keeper)))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CertificateKeeper> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lease(&self, keeper: &mut CertificateKeeper) -> Lease {
+        keeper.in_flight = true;
+        Lease(self.clone())
+    }
+
+    /// What to do before a call, at `now`, for a client holding `keys`.
+    pub(crate) fn plan(&self, keys: &crate::KeyRing, now: i64) -> Plan {
+        let needed = keys.is_empty();
+        let mut k = self.lock();
+        if k.in_flight {
+            return if needed {
+                Plan::WaitForOther
+            } else {
+                Plan::Ready
+            };
         }
-        self.last_refresh = Some(now.saturating_sub(self.refresh_every / 2));
+        if !k.refresh_due(now) {
+            return Plan::Ready;
+        }
+        if let Some(e) = k.failed_recently(now) {
+            return if needed {
+                Plan::Unavailable(e.summary())
+            } else {
+                Plan::Ready
+            };
+        }
+        Plan::Download {
+            lease: self.lease(&mut k),
+            needed,
+        }
+    }
+
+    /// A download for an answer that named an unknown serial, unless one ran (or failed)
+    /// within `min_gap` or one is under way.
+    pub(crate) fn lease_for_unknown_serial(&self, now: i64) -> Option<Lease> {
+        let mut k = self.lock();
+        let recent = |t: Option<i64>| t.is_some_and(|t| now.saturating_sub(t) < k.min_gap);
+        if k.in_flight || recent(k.last_unscheduled) || k.failed_recently(now).is_some() {
+            return None;
+        }
+        k.last_unscheduled = Some(now);
+        Some(self.lease(&mut k))
+    }
+
+    /// A download asked for by the application, whatever the schedule.
+    pub(crate) fn lease_now(&self) -> Lease {
+        let mut k = self.lock();
+        self.lease(&mut k)
+    }
+}
+
+/// The right to run the one download under way; dropping it (a cancelled download) frees it.
+#[derive(Debug)]
+pub(crate) struct Lease(Certificates);
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.0.lock().in_flight = false;
+    }
+}
+
+/// A certificate download, handed out by [`Client::refresh_certificates`] or, to run beside a
+/// call, by [`crate::call::Call::start_detached`]: send the request, give the outcome to
+/// [`RefreshPending::finish`].
+#[derive(Debug)]
+#[must_use = "send the request and finish the refresh"]
+pub struct Refresh {
+    request: Request<Vec<u8>>,
+    pending: RefreshPending,
+}
+
+impl Refresh {
+    pub(crate) fn new(client: &Client, lease: Lease) -> Result<Self, Error> {
+        let key = lease.0.lock().key.clone();
+        let (request, pending) = client.prepare_certificates(&key)?;
+        Ok(Self {
+            request,
+            pending: RefreshPending {
+                client: client.clone(),
+                pending,
+                lease,
+            },
+        })
+    }
+
+    /// The request to send, exactly as signed, and what takes its outcome.
+    pub fn into_parts(self) -> (Request<Vec<u8>>, RefreshPending) {
+        (self.request, self.pending)
+    }
+}
+
+/// The outcome still to come for a [`Refresh`].
+#[derive(Debug)]
+#[must_use = "the outcome must go through RefreshPending::finish"]
+pub struct RefreshPending {
+    client: Client,
+    pending: CertificatesPending,
+    lease: Lease,
+}
+
+impl RefreshPending {
+    /// Decrypts and verifies the download, and replaces the client's platform certificates
+    /// with it; returns how many are trusted afterwards. A failure is recorded (the next
+    /// download waits the keeper's `min_gap`) and returned.
+    ///
+    /// # Errors
+    /// The transport's error, or [`CertificatesPending::finish`]'s.
+    pub fn finish(self, outcome: Result<Response<Vec<u8>>, Error>) -> Result<usize, Error> {
+        let now = self.client.clock().now_unix();
+        let result = outcome.and_then(|r| self.pending.finish(r));
+        let mut k = self.lease.0.lock();
+        match result {
+            Ok(certificates) => {
+                let held = k.accept(self.client.keys(), now, certificates);
+                tracing::info!(certificates = held, "platform certificates refreshed");
+                Ok(held)
+            }
+            Err(e) => {
+                k.failed(now, &e);
+                tracing::warn!(error = %e, "platform certificate download failed");
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Client {
+    /// A certificate download now, whatever the schedule (for `certificates download` and
+    /// tests); calls download on their own when due.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] when the client has no [`CertificateKeeper`]; as
+    /// [`Client::prepare`].
+    pub fn refresh_certificates(&self) -> Result<Refresh, Error> {
+        let certificates = self.certificates().ok_or_else(|| {
+            Error::config("not in certificate mode: give the client a CertificateKeeper")
+        })?;
+        Refresh::new(self, certificates.lease_now())
     }
 }

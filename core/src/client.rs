@@ -9,8 +9,10 @@ use std::time::Duration;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
 use http::{Request, Response, StatusCode, Uri};
 
+use crate::certificates::{CertificateKeeper, Certificates};
 use crate::clock::{Clock, NonceSource, SystemClock, SystemNonce};
 use crate::operation::Operation;
+use crate::retry::{Jitter, SystemJitter};
 use crate::signing::{Authorization, request_message};
 use crate::verify::{DEFAULT_MAX_SKEW_SECS, header, verify_signed};
 use crate::{Error, KeyRing, MerchantCredentials};
@@ -36,8 +38,10 @@ struct Inner {
     base_url: String,
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
+    jitter: Arc<dyn Jitter>,
     max_skew_secs: u64,
     user_agent: HeaderValue,
+    certificates: Option<Certificates>,
 }
 
 /// Signs requests and verifies answers for one merchant. Cheap to clone; share it freely.
@@ -57,9 +61,12 @@ impl Client {
             base_url: DEFAULT_BASE_URL.to_owned(),
             clock: Arc::new(SystemClock),
             nonces: Arc::new(SystemNonce),
+            jitter: Arc::new(SystemJitter),
             max_skew_secs: DEFAULT_MAX_SKEW_SECS,
             user_agent: default_user_agent(),
             allow_empty_keys: false,
+            allow_insecure_http: false,
+            certificates: None,
         }
     }
 
@@ -78,7 +85,7 @@ impl Client {
         operation.validate()?;
         let path_and_query = operation.path_and_query()?;
         let body = operation.body()?;
-        let request = self.sign(O::METHOD, &path_and_query, body)?;
+        let request = self.sign(operation.method(), &path_and_query, body)?;
         Ok((
             request,
             Pending {
@@ -156,6 +163,16 @@ impl Client {
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
     }
+
+    /// The randomness that spreads retries ([`crate::retry::RetryPolicy::wait`]).
+    pub fn jitter(&self) -> &Arc<dyn Jitter> {
+        &self.inner.jitter
+    }
+
+    /// The shared certificate keeper, in platform-certificate mode.
+    pub(crate) fn certificates(&self) -> Option<&Certificates> {
+        self.inner.certificates.as_ref()
+    }
 }
 
 impl fmt::Debug for Client {
@@ -177,9 +194,12 @@ pub struct ClientBuilder {
     base_url: String,
     clock: Arc<dyn Clock>,
     nonces: Arc<dyn NonceSource>,
+    jitter: Arc<dyn Jitter>,
     max_skew_secs: u64,
     user_agent: String,
     allow_empty_keys: bool,
+    allow_insecure_http: bool,
+    certificates: Option<CertificateKeeper>,
 }
 
 impl ClientBuilder {
@@ -190,8 +210,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Platform-certificate mode: every call downloads `GET /v3/certificates` as a step of its
+    /// own when due (see [`CertificateKeeper`]), and the key ring may start empty. A WeChat Pay
+    /// public key in the ring keeps verifying whatever happens to the downloads.
+    pub fn certificates(mut self, keeper: CertificateKeeper) -> Self {
+        self.certificates = Some(keeper);
+        self
+    }
+
+    /// Accepts an `http://` base URL on a host other than a loopback one. Signed payment
+    /// requests then cross the network unencrypted: only for test networks.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
     /// Where requests go: scheme and host (and port), no path. Default
-    /// [`DEFAULT_BASE_URL`]; a mock server's URL in tests.
+    /// [`DEFAULT_BASE_URL`]; a mock server's URL in tests. `http://` only on loopback hosts
+    /// (`127.0.0.0/8`, `::1`, `localhost`) unless [`ClientBuilder::allow_insecure_http`].
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
@@ -211,6 +247,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The randomness that spreads retries. Default: [`SystemJitter`]; tests use
+    /// [`crate::retry::NoJitter`] for exact waits.
+    pub fn jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
     /// How far an answer's timestamp may be from the local clock. Default 300 s, as WeChat Pay
     /// applies to requests.
     pub fn max_clock_skew(mut self, skew: Duration) -> Self {
@@ -227,12 +270,12 @@ impl ClientBuilder {
     /// Checks the configuration and builds the client.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Config`]: a base URL that is not `http(s)://host[:port]`, an empty key
-    /// ring (nothing could verify WeChat Pay's answers), or a `User-Agent` that is not a valid
-    /// header value.
+    /// [`crate::ErrorKind::Config`]: a base URL that is not `http(s)://host[:port]` (or `http`
+    /// to a host that is not loopback), an empty key ring without a certificate keeper (nothing
+    /// could verify WeChat Pay's answers), or a `User-Agent` that is not a valid header value.
     pub fn build(self) -> Result<Client, Error> {
-        let base_url = normalise_base_url(&self.base_url)?;
-        if self.keys.is_empty() && !self.allow_empty_keys {
+        let base_url = normalise_base_url(&self.base_url, self.allow_insecure_http)?;
+        if self.keys.is_empty() && !self.allow_empty_keys && self.certificates.is_none() {
             return Err(Error::config(
                 "the key ring is empty: add the WeChat Pay public key or a platform certificate, or no answer can be verified",
             ));
@@ -246,14 +289,16 @@ impl ClientBuilder {
                 base_url,
                 clock: self.clock,
                 nonces: self.nonces,
+                jitter: self.jitter,
                 max_skew_secs: self.max_skew_secs,
                 user_agent,
+                certificates: self.certificates.map(Certificates::new),
             }),
         })
     }
 }
 
-fn normalise_base_url(url: &str) -> Result<String, Error> {
+fn normalise_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
     let bad = || {
         Error::config(format!(
             "base URL {url:?} must be http(s)://host[:port] with no path, query or credentials"
@@ -271,7 +316,21 @@ fn normalise_base_url(url: &str) -> Result<String, Error> {
     if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
         return Err(bad());
     }
+    if scheme == "http" && !allow_insecure_http && !is_loopback(authority.host()) {
+        return Err(Error::config(format!(
+            "base URL {url:?} is plain http to a host that is not loopback: signed payment requests would cross the network unencrypted (use https, or allow_insecure_http() on a test network)"
+        )));
+    }
     Ok(format!("{scheme}://{authority}"))
+}
+
+/// Whether `host` (as in a URI authority) is a loopback host: `localhost`, `127.0.0.0/8`, `::1`.
+pub(crate) fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The answer still to come for a prepared operation. Only [`Pending::finish`] turns the HTTP
@@ -326,11 +385,12 @@ impl<O: Operation> Pending<O> {
             body,
         )
         .and_then(|()| O::parse(body))
-        .map_err(|e| e.with_response(status, request_id))
+        // A 2xx that cannot be verified or read may still mean WeChat Pay acted.
+        .map_err(|e| e.with_response(status, request_id).with_fate_unknown())
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not used by WeChat Pay), capped at an hour.
+/// `Retry-After` in seconds (the HTTP-date form is not used by WeChat Pay), never shortened.
 fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     let secs: u64 = headers
         .get(http::header::RETRY_AFTER)?
@@ -339,7 +399,7 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(secs.min(3600)))
+    Some(Duration::from_secs(secs))
 }
 
 impl<O: Operation> fmt::Debug for Pending<O> {
@@ -357,15 +417,29 @@ mod tests {
     #[test]
     fn base_urls() {
         assert_eq!(
-            normalise_base_url("https://api.mch.weixin.qq.com")
+            normalise_base_url("https://api.mch.weixin.qq.com", false)
                 .ok()
                 .as_deref(),
             Some("https://api.mch.weixin.qq.com")
         );
-        assert_eq!(
-            normalise_base_url("http://127.0.0.1:8080/").ok().as_deref(),
-            Some("http://127.0.0.1:8080")
-        );
+        for loopback in [
+            "http://127.0.0.1:8080/",
+            "http://127.8.9.10",
+            "http://[::1]:9",
+            "http://LOCALHOST:1",
+        ] {
+            assert!(normalise_base_url(loopback, false).is_ok(), "{loopback}");
+        }
+        for remote in [
+            "http://example.invalid",
+            "http://10.0.0.1",
+            "http://[::2]",
+            "http://localhost.example",
+        ] {
+            let e = normalise_base_url(remote, false).expect_err(remote);
+            assert!(e.to_string().contains("unencrypted"), "{e}");
+            assert!(normalise_base_url(remote, true).is_ok(), "{remote}");
+        }
         for bad in [
             "",
             "api.mch.weixin.qq.com",
@@ -374,7 +448,7 @@ mod tests {
             "https://x/?a=1",
             "https://u:p@x",
         ] {
-            let err = normalise_base_url(bad).expect_err(bad);
+            let err = normalise_base_url(bad, true).expect_err(bad);
             assert_eq!(err.kind(), crate::ErrorKind::Config, "{bad}");
         }
     }

@@ -45,6 +45,24 @@ pub enum ErrorKind {
     /// An encrypted resource (a platform certificate) could not be decrypted;
     /// [`Error::decrypt_problem`] says why.
     Decrypt,
+    /// The check after an attempt of unknown fate found the thing already done, but not as this
+    /// request asked (e.g. an after-sales split of another amount for the same order). Never a
+    /// success; nothing was sent again.
+    Conflict,
+}
+
+/// Whether a request reached WeChat Pay before a transport failure: what a transport tells
+/// [`Error::transport`], and what decides whether a non-idempotent call may be sent again.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// The request never left (connection refused, DNS, TLS handshake): safe to retry.
+    NotSent,
+    /// The request may have been written (a timeout or a connection lost afterwards): its fate
+    /// is unknown, and an operation that must not run twice is checked before it is sent again.
+    MaybeSent,
+    /// A local failure that no retry mends (an unusable TLS configuration or request).
+    Unusable,
 }
 
 /// Why an `AEAD_AES_256_GCM` resource could not be decrypted.
@@ -195,8 +213,15 @@ impl Error {
         }
     }
 
-    /// A request field that WeChat Pay would reject.
-    pub(crate) fn invalid_input(field: &'static str, what: impl Into<Cow<'static, str>>) -> Self {
+    /// A request field that WeChat Pay would reject: `field` is its JSON name, `what` says why.
+    /// For [`crate::Operation::validate`] of endpoints written outside this crate.
+    ///
+    /// ```
+    /// let e = wechatpay_core::Error::invalid_input("out_order_no", "must not be empty");
+    /// assert_eq!(e.field(), Some("out_order_no"));
+    /// assert_eq!(e.to_string(), "invalid `out_order_no`: must not be empty");
+    /// ```
+    pub fn invalid_input(field: &'static str, what: impl Into<Cow<'static, str>>) -> Self {
         let mut e = Self::new(ErrorKind::InvalidInput, what);
         e.inner.field = Some(field);
         e
@@ -233,8 +258,43 @@ impl Error {
         e
     }
 
-    pub(crate) fn invalid_response(what: impl Into<Cow<'static, str>>) -> Self {
+    /// A verified answer whose body is not what the operation expects, for
+    /// [`crate::Operation::parse`] of endpoints written outside this crate.
+    pub fn invalid_response(what: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorKind::InvalidResponse, what)
+    }
+
+    /// The check found the operation already done, but not as asked ([`ErrorKind::Conflict`]).
+    pub fn conflict(what: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Conflict, what)
+    }
+
+    /// A copy without the source chain (whose types need not be `Clone`): kind, message,
+    /// status, WeChat's error body, `Request-ID` and flags are kept; the source's text is
+    /// appended to the message.
+    pub(crate) fn summary(&self) -> Self {
+        let i = &*self.inner;
+        let what = match &i.source {
+            Some(s) => Cow::Owned(format!("{}: {s}", i.what)),
+            None => i.what.clone(),
+        };
+        Self {
+            inner: Box::new(Inner {
+                kind: i.kind,
+                what,
+                field: i.field,
+                status: i.status,
+                api: i.api.clone(),
+                request_id: i.request_id.clone(),
+                serial: i.serial.clone(),
+                key_problem: i.key_problem,
+                decrypt_problem: i.decrypt_problem,
+                retryable: i.retryable,
+                fate_unknown: i.fate_unknown,
+                retry_after: i.retry_after,
+                source: None,
+            }),
+        }
     }
 
     /// An error answer from WeChat Pay (non-2xx, or 202), built from its status and raw body.
@@ -266,43 +326,75 @@ impl Error {
         e.inner.retryable = status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS
             || status == StatusCode::ACCEPTED;
+        // A 5xx can come from a gateway after WeChat Pay acted; a 202 acted but is not done.
+        e.inner.fate_unknown = status.is_server_error() || status == StatusCode::ACCEPTED;
         e.inner.api = Some(api);
         e.inner.request_id = request_id.map(|r| truncate(r, 128));
         e
     }
 
-    /// A failure below HTTP (DNS, connect, TLS, connection reset), for transports.
+    /// A failure below HTTP (DNS, connect, TLS, connection reset), for transports: `delivery`
+    /// says whether the request may have reached WeChat Pay.
+    ///
+    /// ```
+    /// use wechatpay_core::{Delivery, Error};
+    /// let e = Error::transport("connection reset", Delivery::MaybeSent, std::io::Error::other("reset"));
+    /// assert!(e.is_retryable() && e.is_fate_unknown());
+    /// let e = Error::transport("refused", Delivery::NotSent, std::io::Error::other("refused"));
+    /// assert!(e.is_retryable() && !e.is_fate_unknown());
+    /// ```
     pub fn transport(
         what: impl Into<Cow<'static, str>>,
-        retryable: bool,
+        delivery: Delivery,
         source: impl Into<Source>,
     ) -> Self {
-        let mut e = Self::new(ErrorKind::Transport, what);
-        e.inner.retryable = retryable;
+        let mut e = Self::new(ErrorKind::Transport, what).delivered(delivery);
         e.inner.source = Some(source.into());
         e
     }
 
-    /// A time limit was reached; `what` names which one. Timeouts are retryable.
+    /// A time limit was reached; `what` names which one. Timeouts are retryable; the request's
+    /// fate is known (it was not sent).
     pub fn timeout(what: impl Into<Cow<'static, str>>) -> Self {
         let mut e = Self::new(ErrorKind::Timeout, what);
         e.inner.retryable = true;
         e
     }
 
+    /// An attempt's time limit was reached, for transports: `delivery` says whether the request
+    /// may have reached WeChat Pay (a timeout while connecting: [`Delivery::NotSent`]).
+    pub fn attempt_timeout(what: impl Into<Cow<'static, str>>, delivery: Delivery) -> Self {
+        Self::new(ErrorKind::Timeout, what).delivered(delivery)
+    }
+
+    fn delivered(mut self, delivery: Delivery) -> Self {
+        self.inner.retryable = delivery != Delivery::Unusable;
+        self.inner.fate_unknown = delivery == Delivery::MaybeSent;
+        self
+    }
+
     /// The response body exceeded `limit` bytes.
+    ///
+    /// The answer was not read whole, so whatever it said is unknown: so is the request's fate.
     pub fn response_too_large(limit: usize) -> Self {
         Self::new(
             ErrorKind::ResponseTooLarge,
             format!("the response body is larger than the {limit}-byte cap"),
         )
+        .with_fate_unknown()
     }
 
-    /// Marks a transport failure that happened after the request may have reached WeChat Pay
-    /// (a timeout or a connection lost after sending): whether it took effect is unknown.
+    /// Marks an error after which the request may have taken effect: a transport failure after
+    /// sending, or a 2xx answer that could not be verified or read.
     #[must_use]
     pub fn with_fate_unknown(mut self) -> Self {
         self.inner.fate_unknown = true;
+        self
+    }
+
+    /// Marks an error whose request is known not to have taken effect (a check said so).
+    pub(crate) fn with_fate_known(mut self) -> Self {
+        self.inner.fate_unknown = false;
         self
     }
 
@@ -330,6 +422,16 @@ impl Error {
         self
     }
 
+    /// Attaches the status and `Request-ID` of an answer whose head arrived (for transports
+    /// whose body read then failed).
+    #[must_use]
+    pub fn with_head(self, status: StatusCode, headers: &http::HeaderMap) -> Self {
+        let request_id = headers
+            .get(crate::verify::header::REQUEST_ID)
+            .and_then(|v| v.to_str().ok());
+        self.with_response(status, request_id)
+    }
+
     /// What went wrong, broadly.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind
@@ -341,8 +443,9 @@ impl Error {
         self.inner.retryable
     }
 
-    /// Whether the request may have taken effect although no answer came back (timeout or
-    /// connection lost after sending). A non-idempotent call must check before sending again.
+    /// Whether the request may have taken effect although no verified answer says so: a timeout
+    /// or connection lost after sending, any 5xx or 202, or a 2xx whose signature or body failed.
+    /// A non-idempotent call must check before sending again (see [`crate::call`]).
     pub fn is_fate_unknown(&self) -> bool {
         self.inner.fate_unknown
     }
@@ -355,6 +458,14 @@ impl Error {
     /// The HTTP status of the answer, when there was one.
     pub fn status(&self) -> Option<StatusCode> {
         self.inner.status
+    }
+
+    /// Whether WeChat Pay said the thing asked for does not exist: 404 with
+    /// `RESOURCE_NOT_EXISTS` or `ORDER_NOT_EXIST`.
+    pub fn is_not_found(&self) -> bool {
+        self.inner.kind == ErrorKind::Api
+            && self.inner.status == Some(StatusCode::NOT_FOUND)
+            && matches!(self.code(), Some("RESOURCE_NOT_EXISTS" | "ORDER_NOT_EXIST"))
     }
 
     /// WeChat Pay's error `code`, e.g. `PARAM_ERROR`.

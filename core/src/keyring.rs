@@ -281,6 +281,22 @@ impl KeyRing {
         keys.len() != before
     }
 
+    /// Replaces every platform certificate with `certificates`; public keys stay. Returns how
+    /// many platform certificates are held afterwards.
+    pub fn replace_platform_certificates(
+        &self,
+        certificates: impl IntoIterator<Item = PlatformCertificate>,
+    ) -> usize {
+        let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        keys.retain(|k| matches!(k, Trusted::PublicKey { .. }));
+        let before = keys.len();
+        for c in certificates {
+            keys.retain(|k| !k.serial().eq_ignore_ascii_case(c.serial()));
+            keys.push(Trusted::Certificate(c));
+        }
+        keys.len() - before
+    }
+
     /// Drops platform certificates that expired before `unix_seconds`; public keys stay.
     pub fn remove_expired(&self, unix_seconds: i64) {
         let mut keys = self.keys.write().unwrap_or_else(PoisonError::into_inner);

@@ -71,14 +71,16 @@ mod clock;
 mod credentials;
 mod crypto;
 mod error;
+mod generic;
 mod keyring;
 mod keys;
 mod model;
 mod operation;
+pub mod query;
 pub mod retry;
 pub mod signing;
 mod transport_config;
-mod validate;
+pub mod validate;
 pub mod verify;
 
 pub use after_sales::{
@@ -91,11 +93,12 @@ pub use client::{
 pub use clock::{Clock, FixedClock, FixedNonce, NONCE_LEN, NonceSource, SystemClock, SystemNonce};
 pub use credentials::MerchantCredentials;
 pub use crypto::Backend;
-pub use error::{DecryptProblem, Error, ErrorKind, KeyProblem};
+pub use error::{DecryptProblem, Delivery, Error, ErrorKind, KeyProblem};
+pub use generic::Generic;
 pub use keyring::{KeyRing, PUBLIC_KEY_ID_PREFIX, PlatformCertificate};
 pub use keys::{PrivateKey, PublicKey};
 pub use model::{FailReason, ProfitSharingResult, Scene, SharingType};
-pub use operation::{Operation, Recovery, RecoveryPending};
+pub use operation::{Check, CheckPending, Operation};
 pub use transport_config::TransportConfig;
 
 pub use http;

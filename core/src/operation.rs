@@ -1,21 +1,61 @@
-//! What an API call is, to the client: a method, a path with its query, a body, and how to read
-//! the verified answer.
+//! What an API call is, to the client: a method, a path with its query, a body, how to read the
+//! verified answer and, for an operation that must not take effect twice, how to check whether
+//! it already did.
+//!
+//! Any APIv3 endpoint can implement [`Operation`] outside this crate: [`crate::validate`] holds
+//! the field checks, [`crate::query`] the query-string encoding, and [`crate::Generic`] reaches
+//! an endpoint without a type of its own.
 
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use std::sync::Arc;
+
+use http::{Method, Request, Response};
 use serde::de::DeserializeOwned;
 
 use crate::{Client, Error};
 
 /// One WeChat Pay API call. The after-sales operations implement it; so can any other APIv3
-/// endpoint, and the client signs and verifies it the same way.
+/// endpoint, and the client signs, verifies and retries it the same way.
+///
+/// ```
+/// use wechatpay_core::{Error, Operation, http::Method, query::QueryString, validate};
+///
+/// /// `GET /v3/ecommerce/profitsharing/orders`: one profit-sharing order.
+/// #[derive(Clone)]
+/// struct QueryProfitSharing { sub_mchid: String, transaction_id: String, out_order_no: String }
+///
+/// #[derive(serde::Deserialize)]
+/// struct ProfitSharingOrder { order_id: String, status: String }
+///
+/// impl Operation for QueryProfitSharing {
+///     type Output = ProfitSharingOrder;
+///     fn method(&self) -> Method { Method::GET }
+///     fn validate(&self) -> Result<(), Error> {
+///         validate::digits("sub_mchid", &self.sub_mchid, 32)?;
+///         validate::text("transaction_id", &self.transaction_id, 32)?;
+///         validate::text("out_order_no", &self.out_order_no, 64)
+///     }
+///     fn path_and_query(&self) -> Result<String, Error> {
+///         Ok(QueryString::new("/v3/ecommerce/profitsharing/orders")
+///             .pair("sub_mchid", &self.sub_mchid)
+///             .pair("transaction_id", &self.transaction_id)
+///             .pair("out_order_no", &self.out_order_no)
+///             .finish())
+///     }
+///     fn body(&self) -> Result<Vec<u8>, Error> { Ok(Vec::new()) }
+/// }
+/// let q = QueryProfitSharing { sub_mchid: "1900000109".into(),
+///     transaction_id: "4208450740201411110007820472".into(), out_order_no: "P 1".into() };
+/// assert!(q.path_and_query()?.ends_with("&out_order_no=P%201"));
+/// # Ok::<(), Error>(())
+/// ```
 pub trait Operation {
     /// The typed answer.
     type Output: DeserializeOwned;
 
     /// The HTTP method.
-    const METHOD: Method;
+    fn method(&self) -> Method;
 
-    /// Refuses values WeChat Pay would reject, naming the field.
+    /// Refuses values WeChat Pay would reject, naming the field ([`Error::invalid_input`]).
     ///
     /// # Errors
     /// [`crate::ErrorKind::InvalidInput`].
@@ -34,10 +74,11 @@ pub trait Operation {
     /// [`crate::ErrorKind::InvalidInput`] if the value cannot be serialised.
     fn body(&self) -> Result<Vec<u8>, Error>;
 
-    /// For an operation that must not take effect twice: how to find out whether an attempt
-    /// whose fate is unknown (timeout after sending) took effect. `None` (the default) for
-    /// operations that are safe to repeat.
-    fn recovery(&self) -> Option<Recovery<Self::Output>> {
+    /// For an operation that must not take effect twice: the check that finds out whether an
+    /// attempt of unknown fate took effect (see [`crate::call`]). `None`, the default, means
+    /// the operation is sent again after an unknown fate only if its method is safe (GET, HEAD);
+    /// any other method then stops with the error.
+    fn check(&self) -> Option<Check<Self::Output>> {
         None
     }
 
@@ -54,64 +95,82 @@ pub trait Operation {
 }
 
 type Prepare<T> =
-    Box<dyn Fn(&Client) -> Result<(Request<Vec<u8>>, RecoveryPending<T>), Error> + Send + Sync>;
-type Finish<T> = Box<dyn FnOnce(StatusCode, &HeaderMap, &[u8]) -> Result<Option<T>, Error> + Send>;
+    Box<dyn Fn(&Client) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error> + Send + Sync>;
+type Finish<T> = Box<dyn FnOnce(Response<Vec<u8>>) -> Result<Option<T>, Error> + Send>;
 
-/// How to check whether a non-idempotent operation already took effect: a query whose answer
-/// either gives the operation's output (it did) or says the thing does not exist (it did not).
-pub struct Recovery<T> {
+/// How to find out whether a non-idempotent operation already took effect: a query whose
+/// verified answer is judged against the request.
+///
+/// - a verified answer the judge accepts: it took effect, and that is the operation's answer;
+/// - a verified answer the judge refuses ([`Error::conflict`]): something else was done;
+/// - 404 `RESOURCE_NOT_EXISTS` / `ORDER_NOT_EXIST` ([`Error::is_not_found`]): it did not take
+///   effect, and the operation may be sent again;
+/// - anything else: still unknown.
+pub struct Check<T> {
     prepare: Prepare<T>,
 }
 
-impl<T: 'static> Recovery<T> {
-    /// Checks with `query`: its output becomes the answer through `found`; an error for which
-    /// `absent` holds means the operation did not take effect and may be sent again.
-    pub fn by_query<Q>(query: Q, found: fn(Q::Output) -> T, absent: fn(&Error) -> bool) -> Self
+impl<T: 'static> Check<T> {
+    /// Checks with `query`, whose verified answer `judge` turns into the operation's output, or
+    /// into an error ([`Error::conflict`]) when it shows something other than what was asked.
+    pub fn by_query<Q>(
+        query: Q,
+        judge: impl Fn(Q::Output) -> Result<T, Error> + Send + Sync + 'static,
+    ) -> Self
     where
         Q: Operation + Send + Sync + 'static,
     {
+        let judge = Arc::new(judge);
         Self {
             prepare: Box::new(move |client: &Client| {
                 let (request, pending) = client.prepare(&query)?;
-                let finish: Finish<T> = Box::new(move |status, headers, body| {
-                    match pending.finish_parts(status, headers, body) {
-                        Ok(out) => Ok(Some(found(out))),
-                        Err(e) if absent(&e) => Ok(None),
-                        Err(e) => Err(e),
-                    }
+                let judge = Arc::clone(&judge);
+                let finish: Finish<T> = Box::new(move |response| match pending.finish(response) {
+                    Ok(out) => judge(out).map(Some),
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e),
                 });
-                Ok((request, RecoveryPending { finish }))
+                Ok((request, CheckPending { finish }))
             }),
         }
     }
 }
 
-impl<T> Recovery<T> {
-    /// Signs the check.
+impl<T> Check<T> {
+    /// Signs the check (afresh on every call).
     ///
     /// # Errors
     /// As [`Client::prepare`].
-    pub fn prepare(
-        &self,
-        client: &Client,
-    ) -> Result<(Request<Vec<u8>>, RecoveryPending<T>), Error> {
+    pub fn prepare(&self, client: &Client) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error> {
         (self.prepare)(client)
     }
 }
 
-/// The answer still to come for a [`Recovery`] check.
-#[must_use = "the response must go through RecoveryPending::finish"]
-pub struct RecoveryPending<T> {
+impl<T> std::fmt::Debug for Check<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check").finish_non_exhaustive()
+    }
+}
+
+/// The answer still to come for a [`Check`].
+#[must_use = "the response must go through CheckPending::finish"]
+pub struct CheckPending<T> {
     finish: Finish<T>,
 }
 
-impl<T> RecoveryPending<T> {
-    /// `Some(output)` if the operation had taken effect, `None` if it had not.
+impl<T> CheckPending<T> {
+    /// `Some(output)` if the operation had taken effect as asked, `None` if it had not.
     ///
     /// # Errors
-    /// Any other error of the check (API, verification, parsing).
-    pub fn finish<B: AsRef<[u8]>>(self, response: Response<B>) -> Result<Option<T>, Error> {
-        let (parts, body) = response.into_parts();
-        (self.finish)(parts.status, &parts.headers, body.as_ref())
+    /// [`crate::ErrorKind::Conflict`] when it took effect otherwise; any other error of the
+    /// check (API, verification, parsing).
+    pub fn finish(self, response: Response<Vec<u8>>) -> Result<Option<T>, Error> {
+        (self.finish)(response)
+    }
+}
+
+impl<T> std::fmt::Debug for CheckPending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckPending").finish_non_exhaustive()
     }
 }

@@ -49,7 +49,8 @@ impl Jitter for NoJitter {
 ///
 /// Retries what [`Error::is_retryable`] says can help — connection failures, timeouts, 5xx, 429
 /// and 202 — and nothing else (never another 4xx or a verification failure). A `Retry-After` on
-/// the answer is honoured (up to `max_delay`).
+/// the answer is honoured as given, never shortened: `max_delay` caps only the SDK's own
+/// backoff, and a call whose deadline comes first stops with the 429 (see [`crate::call`]).
 ///
 /// ```
 /// use std::time::Duration;
@@ -96,21 +97,27 @@ impl RetryPolicy {
 
     /// What to do after attempt number `attempt` (1-based) failed with `error`.
     ///
-    /// The wait is `step / 2 + jitter(step / 2)`, `step = base_delay * 2^(attempt - 1)` capped at
-    /// `max_delay`; or the answer's `Retry-After`, capped at `max_delay`.
+    /// The wait is [`RetryPolicy::wait`].
     pub fn decide(&self, attempt: u32, error: &Error, jitter: &dyn Jitter) -> Decision {
         if attempt >= self.max_attempts || !error.is_retryable() {
             return Decision::Stop;
         }
+        Decision::RetryAfter(self.wait(attempt, error, jitter))
+    }
+
+    /// How long to wait after attempt number `attempt` (1-based) failed with `error`: the
+    /// answer's `Retry-After` exactly; otherwise `step / 2 + jitter(step / 2)`, with
+    /// `step = base_delay * 2^(attempt - 1)` capped at `max_delay`.
+    pub fn wait(&self, attempt: u32, error: &Error, jitter: &dyn Jitter) -> Duration {
         if let Some(wait) = error.retry_after() {
-            return Decision::RetryAfter(wait.min(self.max_delay));
+            return wait;
         }
         let factor = 1u32
             .checked_shl(attempt.saturating_sub(1))
             .unwrap_or(u32::MAX);
         let step = self.base_delay.saturating_mul(factor).min(self.max_delay);
         let half = step / 2;
-        Decision::RetryAfter(half + jitter.sample(half).min(half))
+        half + jitter.sample(half).min(half)
     }
 }
 
@@ -144,7 +151,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_honoured_and_capped() {
+    fn retry_after_is_honoured_and_never_shortened() {
         let p = RetryPolicy::default();
         let e = Error::api(StatusCode::TOO_MANY_REQUESTS, b"{}", None)
             .with_retry_after(Duration::from_secs(2));
@@ -155,7 +162,7 @@ mod tests {
         let e = e.with_retry_after(Duration::from_secs(600));
         assert_eq!(
             p.decide(1, &e, &NoJitter),
-            Decision::RetryAfter(p.max_delay)
+            Decision::RetryAfter(Duration::from_secs(600))
         );
     }
 

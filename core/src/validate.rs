@@ -1,10 +1,22 @@
 //! Checks on request fields, so that a value WeChat Pay would reject is refused before anything
-//! is signed or sent, with an error naming the field.
+//! is signed or sent, with an error naming the field. Public, for [`crate::Operation::validate`]
+//! of endpoints written outside this crate.
+//!
+//! ```
+//! use wechatpay_core::validate;
+//! assert!(validate::digits("sub_mchid", "1900000109", 32).is_ok());
+//! assert_eq!(validate::amount("amount", 0).unwrap_err().field(), Some("amount"));
+//! assert!(validate::text("description", "售后服务费", 80).is_ok());
+//! assert!(validate::text("description", "a😀", 80).is_err());
+//! ```
 
 use crate::Error;
 
 /// ASCII digits only, 1 to `max` of them (merchant ids).
-pub(crate) fn digits(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] naming `field`.
+pub fn digits(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
     not_empty(field, value)?;
     max_len(field, value, max)?;
     if !value.bytes().all(|b| b.is_ascii_digit()) {
@@ -15,7 +27,10 @@ pub(crate) fn digits(field: &'static str, value: &str, max: usize) -> Result<(),
 
 /// A string WeChat Pay accepts: 1 to `max` bytes of UTF-8 characters of 1 to 3 bytes each
 /// (no emoji or other characters outside the Basic Multilingual Plane), no control characters.
-pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] naming `field`.
+pub fn text(field: &'static str, value: &str, max: usize) -> Result<(), Error> {
     not_empty(field, value)?;
     max_len(field, value, max)?;
     if let Some(c) = value.chars().find(|c| c.len_utf8() > 3) {
@@ -38,7 +53,10 @@ pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<(), E
 
 /// An enumeration value: known ones pass; an `Other` must look like WeChat's values
 /// (1 to 64 of `A-Z`, `0-9`, `_`).
-pub(crate) fn enum_value(field: &'static str, value: &str, known: bool) -> Result<(), Error> {
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] naming `field`.
+pub fn enum_value(field: &'static str, value: &str, known: bool) -> Result<(), Error> {
     if known {
         return Ok(());
     }
@@ -57,7 +75,10 @@ pub(crate) fn enum_value(field: &'static str, value: &str, known: bool) -> Resul
 }
 
 /// An amount in fen: strictly positive.
-pub(crate) fn amount(field: &'static str, fen: i64) -> Result<(), Error> {
+///
+/// # Errors
+/// [`crate::ErrorKind::InvalidInput`] naming `field`.
+pub fn amount(field: &'static str, fen: i64) -> Result<(), Error> {
     if fen <= 0 {
         return Err(Error::invalid_input(
             field,

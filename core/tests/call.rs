@@ -1,81 +1,124 @@
-//! The retry driver, with a scripted closure as transport: every step is checked.
+//! The call machine against a scripted transport: the fate table of `wechatpay_core::call`,
+//! row by row, plus retries, `Retry-After` and the deadline. Every step is checked.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use wechatpay_core::call::{Call, Step};
-use wechatpay_core::http::{Method, Request, Response};
+use wechatpay_core::call::{Call, Next};
+use wechatpay_core::http::{Method, Response};
 use wechatpay_core::retry::NoJitter;
-use wechatpay_core::{CreateAfterSalesOrder, Error, ErrorKind, Operation, Scene, TransportConfig};
+use wechatpay_core::{
+    Client, CreateAfterSalesOrder, Delivery, Error, ErrorKind, Generic, Operation, Scene,
+    TransportConfig,
+};
 
 mod common;
-
-use common::client;
 
 const ACCEPTED: &str =
     r#"{"sub_mchid":"1900000109","transaction_id":"4208450740201411110007820472","amount":100}"#;
 const ORDER: &str = r#"{"sub_mchid":"1900000109","transaction_id":"4208450740201411110007820472","amount":100,"result":"PROCESSING"}"#;
+const OTHER_AMOUNT: &str = r#"{"sub_mchid":"1900000109","transaction_id":"4208450740201411110007820472","amount":90,"result":"SUCCESS","finish_time":"2026-11-24T10:34:56+08:00"}"#;
 
-/// An answer signed by WeChat Pay's key.
-fn signed(status: u16, body: &str) -> Response<Vec<u8>> {
-    common::signed(status, body, "wechatpay_private_key.pem")
+type Outcome = Result<Response<Vec<u8>>, Error>;
+
+fn client() -> Client {
+    Client::builder(common::merchant(), common::public_key_ring())
+        .clock(Arc::new(wechatpay_core::FixedClock::new(common::NOW)))
+        .jitter(Arc::new(NoJitter))
+        .build()
+        .expect("client")
 }
 
-fn error(status: u16, code: &str, rid: &str) -> Response<Vec<u8>> {
-    Response::builder()
+/// An answer signed by WeChat Pay's key.
+fn signed(status: u16, body: &str) -> Outcome {
+    Ok(common::signed(status, body, "wechatpay_private_key.pem"))
+}
+
+/// A 2xx whose signature does not verify.
+fn forged(body: &str) -> Outcome {
+    Ok(common::signed(200, body, "merchant_private_key.pem"))
+}
+
+fn error(status: u16, code: &str, rid: &str) -> Outcome {
+    Ok(Response::builder()
         .status(status)
         .header("Request-ID", rid)
         .body(format!(r#"{{"code":"{code}","message":"m"}}"#).into_bytes())
-        .expect("response")
+        .expect("response"))
 }
 
-/// Runs a call against a script; returns the result, the requests' methods and the waits.
-fn run<O: Operation>(
-    op: O,
-    script: Vec<Result<Response<Vec<u8>>, Error>>,
-) -> (Result<O::Output, Error>, Vec<Method>, Vec<Duration>) {
-    let mut call = Call::with_config(
-        client(),
-        op,
-        &TransportConfig::default(),
-        Arc::new(NoJitter),
-    );
+fn html_502() -> Outcome {
+    Ok(Response::builder()
+        .status(502)
+        .body(b"<html><body>502 Bad Gateway</body></html>".to_vec())
+        .expect("response"))
+}
+
+fn timed_out() -> Outcome {
+    Err(Error::attempt_timeout(
+        "per-attempt timeout",
+        Delivery::MaybeSent,
+    ))
+}
+
+fn lost() -> Outcome {
+    Err(Error::transport(
+        "reset",
+        Delivery::MaybeSent,
+        std::io::Error::other("reset"),
+    ))
+}
+
+fn refused() -> Outcome {
+    Err(Error::transport(
+        "refused",
+        Delivery::NotSent,
+        std::io::Error::other("refused"),
+    ))
+}
+
+struct Run<T> {
+    result: Result<T, Error>,
+    methods: Vec<Method>,
+    waits: Vec<Duration>,
+}
+
+/// Drives a call through a script, `elapsed` advancing by each wait.
+fn run<O: Operation>(op: O, config: &TransportConfig, script: Vec<Outcome>) -> Run<O::Output> {
     let mut script = script.into_iter();
-    let (mut methods, mut waits) = (Vec::new(), Vec::new());
-    let mut authorizations: Vec<String> = Vec::new();
-    loop {
-        match call.step(Duration::ZERO) {
-            Step::Send {
-                request: req,
-                timeout,
-            } => {
-                assert_eq!(timeout, TransportConfig::default().attempt_timeout);
-                let req: Request<Vec<u8>> = req;
-                authorizations.push(
-                    req.headers()["authorization"]
-                        .to_str()
-                        .expect("ascii")
-                        .to_owned(),
-                );
-                methods.push(req.method().clone());
-                call.receive(
-                    script
-                        .next()
-                        .expect("the script has an answer for every request"),
-                );
+    let (mut methods, mut waits, mut authorizations) = (Vec::new(), Vec::new(), Vec::new());
+    let mut elapsed = Duration::ZERO;
+    let mut next = Call::with_config(client(), op, config).start();
+    let result = loop {
+        next = match next {
+            Next::Send(send) => {
+                let (request, timeout, awaiting) = send.into_parts();
+                assert!(timeout <= config.attempt_timeout);
+                authorizations.push(request.headers()["authorization"].clone());
+                methods.push(request.method().clone());
+                let outcome = script.next().expect("an answer for every request");
+                awaiting.receive(outcome, elapsed)
             }
-            Step::Wait(d) => waits.push(d),
-            Step::Done => break,
-        }
-    }
+            Next::Wait(wait) => {
+                waits.push(wait.duration());
+                elapsed += wait.duration();
+                wait.resume(elapsed)
+            }
+            Next::Done(result) => break result,
+        };
+    };
     assert!(script.next().is_none(), "every scripted answer was used");
     let unique: std::collections::HashSet<_> = authorizations.iter().collect();
     assert_eq!(
         unique.len(),
         authorizations.len(),
-        "every attempt is signed afresh"
+        "each attempt signed afresh"
     );
-    (call.into_result(), methods, waits)
+    Run {
+        result,
+        methods,
+        waits,
+    }
 }
 
 fn create() -> CreateAfterSalesOrder {
@@ -88,85 +131,191 @@ fn create() -> CreateAfterSalesOrder {
     )
 }
 
+fn default_run(script: Vec<Outcome>) -> Run<wechatpay_core::AfterSalesOrderAccepted> {
+    run(create(), &TransportConfig::default(), script)
+}
+
+const POST: Method = Method::POST;
+const GET: Method = Method::GET;
+
+/// Every row of the fate table for a POST whose fate can be unknown: one POST, one check, the
+/// verified order; never a second POST.
 #[test]
-fn a_500_then_success() {
-    let (r, methods, waits) = run(
-        create(),
-        vec![
-            Ok(error(500, "SYSTEM_ERROR", "A")),
-            Ok(signed(200, ACCEPTED)),
-        ],
-    );
-    assert_eq!(r.expect("ok").amount, Some(100));
-    assert_eq!(methods, [Method::POST, Method::POST]);
-    assert_eq!(waits, [Duration::from_millis(100)]);
+fn unknown_fate_is_checked_never_resent() {
+    let rows: Vec<(&str, Outcome)> = vec![
+        ("timeout after sending", timed_out()),
+        ("connection lost after sending", lost()),
+        ("500 SYSTEM_ERROR", error(500, "SYSTEM_ERROR", "A")),
+        ("HTML 502", html_502()),
+        ("503", error(503, "SERVICE_UNAVAILABLE", "A")),
+        ("504", error(504, "GATEWAY_TIMEOUT", "A")),
+        ("2xx with a broken signature", forged(ACCEPTED)),
+        ("2xx with an unreadable body", signed(200, "not json")),
+    ];
+    for (row, outcome) in rows {
+        let r = default_run(vec![outcome, signed(200, ORDER)]);
+        assert_eq!(r.methods, [POST, GET], "{row}");
+        assert_eq!(r.result.expect(row).amount, Some(100), "{row}");
+    }
 }
 
 #[test]
-fn three_500s_give_the_last_request_id() {
-    let (r, _, waits) = run(
-        create(),
-        vec![
-            Ok(error(500, "SYSTEM_ERROR", "A")),
-            Ok(error(500, "SYSTEM_ERROR", "B")),
-            Ok(error(500, "SYSTEM_ERROR", "C")),
-        ],
+fn an_unverified_2xx_is_checked_at_once_a_5xx_after_backoff() {
+    assert!(
+        default_run(vec![forged(ACCEPTED), signed(200, ORDER)])
+            .waits
+            .is_empty()
     );
-    let e = r.expect_err("gives up");
+    assert_eq!(
+        default_run(vec![error(500, "SYSTEM_ERROR", "A"), signed(200, ORDER)]).waits,
+        [Duration::from_millis(100)]
+    );
+}
+
+#[test]
+fn a_check_that_finds_another_amount_is_a_conflict() {
+    let r = default_run(vec![
+        error(500, "SYSTEM_ERROR", "A"),
+        signed(200, OTHER_AMOUNT),
+    ]);
+    let e = r.result.expect_err("conflict");
+    assert_eq!(e.kind(), ErrorKind::Conflict);
+    assert!(e.to_string().contains("90 fen"), "{e}");
+    assert_eq!(r.methods, [POST, GET]);
+}
+
+#[test]
+fn a_check_that_finds_nothing_sends_again_at_once() {
+    for code in ["RESOURCE_NOT_EXISTS", "ORDER_NOT_EXIST"] {
+        let r = default_run(vec![
+            timed_out(),
+            error(404, code, "Q"),
+            signed(200, ACCEPTED),
+        ]);
+        assert!(r.result.is_ok(), "{code}");
+        assert_eq!(r.methods, [POST, GET, POST]);
+        assert_eq!(
+            r.waits.len(),
+            1,
+            "no wait between the check and the new POST"
+        );
+    }
+}
+
+#[test]
+fn a_check_that_fails_otherwise_stops_with_unknown_fate() {
+    for (row, check) in [
+        ("500", error(500, "SYSTEM_ERROR", "Q")),
+        ("forged", forged(ORDER)),
+        ("403", error(403, "NO_AUTH", "Q")),
+        ("404 without WeChat's code", error(404, "NOT_FOUND", "Q")),
+    ] {
+        let r = default_run(vec![timed_out(), check]);
+        let e = r.result.expect_err(row);
+        assert!(e.is_fate_unknown(), "{row}: {e}");
+        assert_eq!(r.methods, [POST, GET], "{row}");
+    }
+}
+
+#[test]
+fn known_outcomes() {
+    // A 4xx: it did not happen; stop.
+    let r = default_run(vec![error(400, "PARAM_ERROR", "A")]);
+    let e = r.result.expect_err("400");
+    assert_eq!(e.code(), Some("PARAM_ERROR"));
+    assert!(!e.is_fate_unknown());
+    assert_eq!(r.methods, [POST]);
+    // Not sent: retried with backoff, no check.
+    let r = default_run(vec![refused(), signed(200, ACCEPTED)]);
+    assert!(r.result.is_ok());
+    assert_eq!(r.methods, [POST, POST]);
+    // 429: it did not happen; wait and send again.
+    let r = default_run(vec![
+        error(429, "FREQUENCY_LIMITED", "A").map(|mut resp| {
+            resp.headers_mut()
+                .insert("retry-after", "2".parse().expect("value"));
+            resp
+        }),
+        signed(200, ACCEPTED),
+    ]);
+    assert_eq!(r.methods, [POST, POST]);
+    assert_eq!(r.waits, [Duration::from_secs(2)]);
+}
+
+#[test]
+fn retry_after_is_never_shortened_and_past_the_deadline_stops_at_once() {
+    let limited = |secs: &str| {
+        error(429, "FREQUENCY_LIMITED", "A").map(|mut resp| {
+            resp.headers_mut()
+                .insert("retry-after", secs.parse().expect("value"));
+            resp
+        })
+    };
+    // 20 s is past the 5 s backoff cap but within the 30 s deadline: waited in full.
+    let r = default_run(vec![limited("20"), signed(200, ACCEPTED)]);
+    assert_eq!(r.waits, [Duration::from_secs(20)]);
+    // 60 s would pass the deadline: one request, and the 429 itself.
+    let r = default_run(vec![limited("60")]);
+    let e = r.result.expect_err("429");
+    assert_eq!(e.status().map(|s| s.as_u16()), Some(429));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(60)));
+    assert_eq!(r.methods, [POST]);
+    assert!(r.waits.is_empty());
+}
+
+#[test]
+fn attempts_are_counted_checks_included() {
+    // 500 → check finds nothing → 500 → attempts used up: unknown fate, never a blind POST.
+    let r = default_run(vec![
+        error(500, "SYSTEM_ERROR", "A"),
+        error(404, "RESOURCE_NOT_EXISTS", "Q"),
+        error(500, "SYSTEM_ERROR", "C"),
+    ]);
+    let e = r.result.expect_err("gives up");
+    assert!(e.is_fate_unknown());
     assert_eq!(e.request_id(), Some("C"));
-    assert_eq!(waits.len(), 2);
+    assert_eq!(r.methods, [POST, GET, POST]);
 }
 
 #[test]
-fn a_400_is_not_retried() {
-    let (r, methods, _) = run(create(), vec![Ok(error(400, "PARAM_ERROR", "A"))]);
-    assert_eq!(r.expect_err("400").code(), Some("PARAM_ERROR"));
-    assert_eq!(methods.len(), 1);
-}
-
-#[test]
-fn after_a_timeout_create_queries_first_and_returns_the_existing_order() {
-    let timeout = Error::timeout("per-attempt timeout").with_fate_unknown();
-    let (r, methods, _) = run(create(), vec![Err(timeout), Ok(signed(200, ORDER))]);
-    assert_eq!(r.expect("found").amount, Some(100));
-    assert_eq!(methods, [Method::POST, Method::GET], "no second POST");
-}
-
-#[test]
-fn after_a_timeout_create_is_sent_again_only_if_the_query_finds_nothing() {
-    let timeout = Error::timeout("per-attempt timeout").with_fate_unknown();
-    let (r, methods, waits) = run(
-        create(),
+fn gets_are_simply_retried() {
+    let q = create().query();
+    let r = run(
+        q.clone(),
+        &TransportConfig::default(),
         vec![
-            Err(timeout),
-            Ok(error(404, "RESOURCE_NOT_EXISTS", "Q")),
-            Ok(signed(200, ACCEPTED)),
+            error(500, "SYSTEM_ERROR", "A"),
+            timed_out(),
+            signed(200, ORDER),
         ],
     );
-    assert!(r.is_ok());
-    assert_eq!(methods, [Method::POST, Method::GET, Method::POST]);
-    assert_eq!(waits.len(), 1, "no wait between the check and the new POST");
-}
-
-#[test]
-fn a_connect_failure_retries_create_without_a_query() {
-    let refused = Error::transport("connect refused", true, std::io::Error::other("refused"));
-    let (r, methods, _) = run(create(), vec![Err(refused), Ok(signed(200, ACCEPTED))]);
-    assert!(r.is_ok());
-    assert_eq!(methods, [Method::POST, Method::POST]);
-}
-
-#[test]
-fn verification_failures_stop_at_once() {
-    let (r, methods, _) = run(
-        create(),
-        vec![Ok(signed(200, ACCEPTED).map(|mut b| {
-            b[2] ^= 1;
-            b
-        }))],
+    assert!(r.result.is_ok());
+    assert_eq!(r.methods, [GET, GET, GET]);
+    // A forged answer to a GET is not retried: it is an attack or a bug, not a hiccup.
+    let r = run(q, &TransportConfig::default(), vec![forged(ORDER)]);
+    assert_eq!(
+        r.result.expect_err("forged").kind(),
+        ErrorKind::SignatureMismatch
     );
-    assert_eq!(r.expect_err("forged").kind(), ErrorKind::SignatureMismatch);
-    assert_eq!(methods.len(), 1);
+}
+
+#[test]
+fn a_post_without_a_check_is_never_resent_after_an_unknown_fate() {
+    let op: Generic = Generic::post("/v3/some/endpoint")
+        .json(&serde_json::json!({"a": 1}))
+        .expect("json");
+    for outcome in [timed_out(), error(500, "SYSTEM_ERROR", "A"), forged("{}")] {
+        let r = run(op.clone(), &TransportConfig::default(), vec![outcome]);
+        assert!(r.result.expect_err("unknown").is_fate_unknown());
+        assert_eq!(r.methods, [POST]);
+    }
+    // Not sent at all: safe to send again.
+    let r = run(
+        op,
+        &TransportConfig::default(),
+        vec![refused(), signed(200, "{}")],
+    );
+    assert_eq!(r.methods, [POST, POST]);
 }
 
 #[test]
@@ -176,19 +325,22 @@ fn the_deadline_ends_the_call_and_keeps_the_last_request_id() {
         attempt_timeout: Duration::from_secs(4),
         ..TransportConfig::default()
     };
-    let mut call = Call::with_config(client(), create(), &config, Arc::new(NoJitter));
-    // 8 s in, the attempt may only take the 2 s that are left.
-    let Step::Send { timeout, .. } = call.step(Duration::from_secs(8)) else {
+    // A call that has used 8 s may only spend the 2 s that are left.
+    let next = Call::with_config(client(), create().query(), &config).start();
+    let Next::Send(send) = next else {
         panic!("expected a send")
     };
-    assert_eq!(timeout, Duration::from_secs(2));
-    call.receive(Ok(error(500, "SYSTEM_ERROR", "LAST")));
+    let (_, timeout, awaiting) = send.into_parts();
+    assert_eq!(timeout, Duration::from_secs(4));
+    let next = awaiting.receive(
+        error(500, "SYSTEM_ERROR", "LAST"),
+        Duration::from_millis(9_950),
+    );
     // The backoff would end past the deadline: the call gives up instead of waiting.
-    assert!(matches!(
-        call.step(Duration::from_millis(9_950)),
-        Step::Done
-    ));
-    let e = call.into_result().expect_err("deadline");
+    let Next::Done(result) = next else {
+        panic!("expected the end")
+    };
+    let e = result.expect_err("deadline");
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(e.request_id(), Some("LAST"));
     assert!(std::error::Error::source(&e).is_some());

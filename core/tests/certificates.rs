@@ -185,16 +185,35 @@ fn the_keeper_keeps_valid_certificates_and_drops_expired_ones() {
     );
     let ring = KeyRing::new();
     let t = 1_800_000_000;
-    assert!(keeper.refresh_due(&ring, t));
+    assert!(keeper.refresh_due(t));
     assert_eq!(keeper.accept(&ring, t, vec![cert.clone()]), 1);
-    assert!(!keeper.refresh_due(&ring, t + 3599));
-    assert!(keeper.refresh_due(&ring, t + 3600));
+    assert!(!keeper.refresh_due(t + 3599));
+    assert!(keeper.refresh_due(t + 3600));
     // Past its expiry, the certificate is neither added nor kept.
     let after = cert.not_after().unix_timestamp() + 1;
     assert_eq!(keeper.accept(&ring, after, vec![cert]), 0);
     assert!(ring.is_empty());
-    // Unknown serials: one refresh per gap.
-    assert!(keeper.should_refresh_for_unknown_serial(t));
-    assert!(!keeper.should_refresh_for_unknown_serial(t + 59));
-    assert!(keeper.should_refresh_for_unknown_serial(t + 60));
+}
+
+#[test]
+fn a_refresh_replaces_certificates_and_keeps_the_public_key() {
+    let v = vector();
+    let cert = PlatformCertificate::from_pem(&v.plaintext_certificate).expect("cert");
+    let mut keeper = CertificateKeeper::new(ApiV3Key::new(&v.apiv3_key).expect("key"));
+    let ring = KeyRing::new()
+        .with_wechatpay_public_key_pem(
+            "PUB_KEY_ID_0119000001002026112400000000000001",
+            &common::testdata("wechatpay_public_key.pem"),
+        )
+        .expect("public key");
+    let t = cert.not_before().unix_timestamp() + 10;
+    assert_eq!(keeper.accept(&ring, t, vec![cert.clone()]), 1);
+    assert!(ring.get(cert.serial()).is_some());
+    // WeChat Pay stopped publishing it: no longer trusted, though still valid.
+    assert_eq!(keeper.accept(&ring, t + 1, Vec::new()), 0);
+    assert!(ring.get(cert.serial()).is_none());
+    assert!(
+        ring.get("PUB_KEY_ID_0119000001002026112400000000000001")
+            .is_some()
+    );
 }

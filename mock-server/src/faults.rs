@@ -10,14 +10,19 @@ pub enum Fault {
     SystemError,
     /// 429 `FREQUENCY_LIMITED`, with `Retry-After: N` when given; not processed.
     FrequencyLimited {
-        /// Seconds for the `Retry-After` header.
+        /// Seconds for the `Retry-After` header, of any length.
         retry_after: Option<u64>,
     },
     /// 503 with an HTML body, as a proxy in front of WeChat Pay would answer; not processed.
     ServiceUnavailableHtml,
-    /// The request is processed, then the answer is held back this long.
+    /// The request is processed (an order is created), then answered with 500 `SYSTEM_ERROR`,
+    /// as a gateway that failed after WeChat Pay acted would.
+    ProcessedThenSystemError,
+    /// The request is processed, then the answer is held back this long (processed, then too
+    /// slow for a client's timeout).
     Delay(Duration),
-    /// The request is processed; the answer's signature is corrupted.
+    /// The request is processed; the answer's signature is corrupted (processed, then a broken
+    /// signature).
     BrokenSignature,
     /// The request is processed; the answer is validly signed but with a timestamp 10 minutes
     /// in the past.

@@ -576,6 +576,12 @@ impl Respond for Responder {
             Some(r) => (r, None),
             None => self.handle(route, req),
         };
+        let (reply, signer) = if fault == Some(Fault::ProcessedThenSystemError) {
+            let failed = Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected after processing)");
+            (failed, signer)
+        } else {
+            (reply, signer)
+        };
         self.state.record(state::Answer {
             method: req.method.to_string(),
             path: req.url.path().to_owned(),

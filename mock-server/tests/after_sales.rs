@@ -181,7 +181,9 @@ struct RawGet(String);
 
 impl Operation for RawGet {
     type Output = serde_json::Value;
-    const METHOD: http::Method = http::Method::GET;
+    fn method(&self) -> http::Method {
+        http::Method::GET
+    }
     fn validate(&self) -> Result<(), wechatpay_core::Error> {
         Ok(())
     }
@@ -198,7 +200,9 @@ struct RawPost(serde_json::Value);
 
 impl Operation for RawPost {
     type Output = serde_json::Value;
-    const METHOD: http::Method = http::Method::POST;
+    fn method(&self) -> http::Method {
+        http::Method::POST
+    }
     fn validate(&self) -> Result<(), wechatpay_core::Error> {
         Ok(())
     }

@@ -15,12 +15,10 @@ fn harness() -> Harness {
 fn cert_client(h: &Harness) -> BlockingClient {
     let core = Client::builder(h.mock.client().merchant().clone(), KeyRing::new())
         .base_url(h.mock.base_url())
-        .allow_empty_key_ring()
+        .certificates(CertificateKeeper::new(keys::test_apiv3_key()))
         .build()
         .expect("core");
-    BlockingClient::new(core)
-        .expect("client")
-        .with_certificates(CertificateKeeper::new(keys::test_apiv3_key()))
+    BlockingClient::new(core).expect("client")
 }
 
 fn downloads(h: &Harness) -> usize {
@@ -87,6 +85,20 @@ fn refresh_on_demand_reports_the_count() {
         )
         .expect("publish");
     assert_eq!(c.refresh_certificates().expect("download"), 2);
+    // WeChat Pay stops publishing the old one: a refresh drops it though it is still valid.
+    let new_serial = h
+        .mock
+        .platform_certificates()
+        .last()
+        .map(|c| c.serial().to_owned())
+        .expect("published");
+    h.mock
+        .sign_with_platform_certificate(&new_serial)
+        .expect("switch");
+    h.mock
+        .retire_platform_certificate(keys::TEST_PLATFORM_SERIAL);
+    assert_eq!(c.refresh_certificates().expect("download"), 1);
+    assert_eq!(c.core().keys().serials(), [new_serial]);
     let plain = BlockingClient::new(h.mock.client()).expect("client");
     assert_eq!(
         plain

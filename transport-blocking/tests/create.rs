@@ -49,20 +49,27 @@ fn a_429_honours_retry_after() {
 }
 
 #[test]
-fn three_500s_fail_with_the_last_request_id() {
+fn repeated_500s_end_with_unknown_fate_and_the_last_request_id() {
     let h = Harness::start(MockWechatPay::builder());
-    h.mock.inject(Fault::SystemError, 3);
+    h.mock
+        .inject_on(Route::CreateAfterSales, Fault::SystemError, 3);
     let err = h
         .client(Config::default())
         .execute(&create("4208450740201411110000000004"))
         .expect_err("gives up");
     assert_eq!(err.code(), Some("SYSTEM_ERROR"));
-    assert!(err.is_retryable());
+    assert!(
+        err.is_fate_unknown(),
+        "a 500 may come after the split was made"
+    );
     let answers = h.mock.answers();
-    assert_eq!(answers.len(), 3);
+    // POST 500, check 404 (nothing was made), POST 500: attempts used up.
+    assert_eq!(
+        answers.iter().map(|a| a.status).collect::<Vec<_>>(),
+        [500, 404, 500]
+    );
     assert_eq!(err.request_id(), Some(answers[2].request_id.as_str()));
-    assert_ne!(answers[1].request_id, answers[2].request_id);
-    assert_eq!(h.waits().len(), 2);
+    assert_eq!(h.posts(), 2);
 }
 
 #[test]
@@ -78,23 +85,40 @@ fn a_503_html_page_keeps_status_and_excerpt() {
 }
 
 #[test]
-fn verification_faults_are_errors_and_never_retried() {
-    for (fault, kind) in [
-        (Fault::BrokenSignature, ErrorKind::SignatureMismatch),
-        (Fault::StaleTimestamp, ErrorKind::TimestampSkew),
-        (Fault::UnknownSerial, ErrorKind::UnknownSerial),
-        (Fault::SignatureProbe, ErrorKind::SignatureProbe),
-        (Fault::MissingSignature, ErrorKind::MissingSignature),
+fn an_answer_that_does_not_verify_is_checked_not_reported_failed() {
+    for fault in [
+        Fault::BrokenSignature,
+        Fault::StaleTimestamp,
+        Fault::UnknownSerial,
+        Fault::SignatureProbe,
+        Fault::MissingSignature,
     ] {
         let h = Harness::start(MockWechatPay::builder());
         h.mock.inject(fault.clone(), 1);
-        let err = h
+        let out = h
             .client(Config::default())
             .execute(&create("4208450740201411110000000006"))
-            .expect_err("refused");
-        assert_eq!(err.kind(), kind, "{fault:?}");
-        assert_eq!(h.posts(), 1, "{fault:?} must not be retried");
+            .expect("the check finds the order");
+        assert_eq!(out.amount, Some(100), "{fault:?}");
+        assert_eq!(
+            (h.posts(), h.gets()),
+            (1, 1),
+            "{fault:?}: one POST, one check"
+        );
     }
+}
+
+#[test]
+fn when_the_check_cannot_verify_either_the_fate_stays_unknown() {
+    let h = Harness::start(MockWechatPay::builder());
+    h.mock.inject(Fault::BrokenSignature, 2);
+    let err = h
+        .client(Config::default())
+        .execute(&create("4208450740201411110000000011"))
+        .expect_err("unverifiable");
+    assert_eq!(err.kind(), ErrorKind::SignatureMismatch);
+    assert!(err.is_fate_unknown(), "never reported as failed");
+    assert_eq!((h.posts(), h.gets()), (1, 1));
 }
 
 #[test]

@@ -21,12 +21,10 @@ async fn certificate_mock() -> MockWechatPay {
 fn cert_client(mock: &MockWechatPay, keys: KeyRing) -> HyperClient {
     let core = Client::builder(mock.client().merchant().clone(), keys)
         .base_url(mock.base_url())
-        .allow_empty_key_ring()
+        .certificates(CertificateKeeper::new(keys::test_apiv3_key()))
         .build()
         .expect("core");
-    HyperClient::new(core)
-        .expect("client")
-        .with_certificates(CertificateKeeper::new(keys::test_apiv3_key()))
+    HyperClient::new(core).expect("client")
 }
 
 fn downloads(mock: &MockWechatPay) -> usize {
@@ -171,12 +169,10 @@ async fn two_merchants_in_one_process_keep_their_own_certificates() {
         MerchantCredentials::new("1900000200", "ABCDEF0123456789", second_key).expect("merchant");
     let core = Client::builder(merchant, KeyRing::new())
         .base_url(mock.base_url())
-        .allow_empty_key_ring()
+        .certificates(CertificateKeeper::new(other_apiv3))
         .build()
         .expect("core");
-    let second = HyperClient::new(core)
-        .expect("client")
-        .with_certificates(CertificateKeeper::new(other_apiv3));
+    let second = HyperClient::new(core).expect("client");
 
     let (op_a, op_b) = (
         create("4208450740201411110000000701"),
@@ -201,19 +197,17 @@ async fn a_due_refresh_runs_in_the_background() {
     use wechatpay_core::{Clock, FixedClock, SystemClock};
     let mock = certificate_mock().await;
     let clock = Arc::new(FixedClock::new(SystemClock.now_unix()));
-    let core = Client::builder(mock.client().merchant().clone(), KeyRing::new())
-        .base_url(mock.base_url())
-        .allow_empty_key_ring()
-        .clock(clock.clone())
-        .build()
-        .expect("core");
     let keeper = CertificateKeeper::new(keys::test_apiv3_key()).with_intervals(
         std::time::Duration::from_secs(60),
         std::time::Duration::from_secs(60),
     );
-    let c = HyperClient::new(core)
-        .expect("client")
-        .with_certificates(keeper);
+    let core = Client::builder(mock.client().merchant().clone(), KeyRing::new())
+        .base_url(mock.base_url())
+        .certificates(keeper)
+        .clock(clock.clone())
+        .build()
+        .expect("core");
+    let c = HyperClient::new(core).expect("client");
     c.execute(&create("4208450740201411110000000801"))
         .await
         .expect("first contact");

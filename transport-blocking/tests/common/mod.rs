@@ -35,9 +35,14 @@ impl Harness {
 
     pub fn client(&self, config: Config) -> BlockingClient {
         let waits = Arc::clone(&self.waits);
-        BlockingClient::with_config(self.mock.client(), config)
+        let core = self
+            .mock
+            .client_builder(self.mock.test_merchant().clone())
+            .jitter(Arc::new(NoJitter))
+            .build()
+            .expect("core client");
+        BlockingClient::with_config(core, config)
             .expect("client")
-            .with_jitter(Arc::new(NoJitter))
             .with_sleeper(move |d| waits.lock().expect("lock").push(d))
     }
 

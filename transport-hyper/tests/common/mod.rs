@@ -15,14 +15,21 @@ pub const SUB: &str = "1900000109";
 pub fn client(mock: &MockWechatPay, config: Config) -> (HyperClient, Arc<Mutex<Vec<Duration>>>) {
     let waits: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let recorder = Arc::clone(&waits);
-    let client = HyperClient::with_config(mock.client(), config)
+    let client = HyperClient::with_config(exact(mock), config)
         .expect("client")
-        .with_jitter(Arc::new(NoJitter))
         .with_sleeper(move |d| {
             recorder.lock().expect("lock").push(d);
             std::future::ready(())
         });
     (client, waits)
+}
+
+/// The mock's test merchant with no jitter: waits are exact.
+pub fn exact(mock: &MockWechatPay) -> wechatpay_core::Client {
+    mock.client_builder(mock.test_merchant().clone())
+        .jitter(Arc::new(NoJitter))
+        .build()
+        .expect("core client")
 }
 
 pub async fn posts(mock: &MockWechatPay) -> usize {

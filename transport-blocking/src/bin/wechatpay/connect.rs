@@ -32,13 +32,12 @@ pub(crate) fn embedded(builder: wechatpay_mock_server::MockBuilder) -> Result<Em
     })
 }
 
-/// What the flags describe: the core client, the embedded mock when one was started, and the
-/// certificate keeper in certificate mode.
+/// What the flags describe: the core client (with its certificate keeper in certificate mode)
+/// and the embedded mock when one was started.
 pub(crate) struct Connected {
     pub(crate) core: Client,
     /// Keeps the embedded mock serving while the command runs.
     pub(crate) _embedded: Option<Embedded>,
-    pub(crate) keeper: Option<CertificateKeeper>,
 }
 
 /// The core client the flags describe, or the embedded mock's when none are given.
@@ -62,23 +61,18 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
             "wechatpay: no base URL or credentials given: using the embedded mock WeChat Pay at {}",
             embedded.mock.base_url()
         );
-        let (core, keeper) = match apiv3 {
+        let core = match apiv3 {
             // Certificate mode: start with no WeChat Pay key at all, as a new merchant would.
-            Some(key) => {
-                let core =
-                    Client::builder(embedded.mock.client().merchant().clone(), KeyRing::new())
-                        .base_url(embedded.mock.base_url())
-                        .allow_empty_key_ring()
-                        .build()
-                        .map_err(|e| Fail::usage(e.to_string()))?;
-                (core, Some(CertificateKeeper::new(key)))
-            }
-            None => (embedded.mock.client(), None),
+            Some(key) => Client::builder(embedded.mock.client().merchant().clone(), KeyRing::new())
+                .base_url(embedded.mock.base_url())
+                .certificates(CertificateKeeper::new(key))
+                .build()
+                .map_err(|e| Fail::usage(e.to_string()))?,
+            None => embedded.mock.client(),
         };
         return Ok(Connected {
             core,
             _embedded: Some(embedded),
-            keeper,
         });
     }
     let mchid = required(conn.mchid.as_deref(), "--mchid", "WECHATPAY_MCHID")?;
@@ -131,15 +125,17 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
         keys.add_wechatpay_public_key(id, key)
             .map_err(|e| Fail::usage(format!("--wechatpay-public-key-id: {e}")))?;
     }
-    let core = Client::builder(merchant, keys)
-        .base_url(conn.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))
-        .allow_empty_key_ring()
+    let mut builder = Client::builder(merchant, keys)
+        .base_url(conn.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL));
+    if let Some(key) = apiv3 {
+        builder = builder.certificates(CertificateKeeper::new(key));
+    }
+    let core = builder
         .build()
         .map_err(|e| Fail::usage(format!("--base-url: {e}")))?;
     Ok(Connected {
         core,
         _embedded: None,
-        keeper: apiv3.map(CertificateKeeper::new),
     })
 }
 

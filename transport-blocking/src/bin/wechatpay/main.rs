@@ -97,9 +97,6 @@ fn client_for(cli: &Cli, connected: &connect::Connected) -> Result<BlockingClien
     if cli.verbose {
         client = client.with_observer(output::exchange);
     }
-    if let Some(keeper) = &connected.keeper {
-        client = client.with_certificates(keeper.clone());
-    }
     Ok(client)
 }
 
