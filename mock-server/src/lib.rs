@@ -325,6 +325,26 @@ impl MockWechatPay {
         self.server.uri()
     }
 
+    /// The wiremock server, to mount mocks of your own beside WeChat Pay's rules (e.g. an
+    /// endpoint the mock does not serve): give them `.with_priority(1)`, as the mock's own
+    /// catch-all has wiremock's default priority 5. Answer them with
+    /// [`MockWechatPay::signed_answer`].
+    pub fn server(&self) -> &MockServer {
+        &self.server
+    }
+
+    /// A JSON answer signed as the mock signs its own (2xx answers carry the signature
+    /// headers), with a fresh `Request-ID`: for mocks mounted on [`MockWechatPay::server`].
+    pub fn signed_answer(&self, status: u16, body: &serde_json::Value) -> ResponseTemplate {
+        render(
+            Reply::json(status, body),
+            &request_id(),
+            &self.state.signer(),
+            self.state.now(),
+            None,
+        )
+    }
+
     /// The socket address the mock listens on.
     pub fn address(&self) -> std::net::SocketAddr {
         *self.server.address()

@@ -226,6 +226,35 @@ fn partial_settings_and_bad_input_exit_2() {
 }
 
 #[test]
+fn plain_http_to_a_remote_host_exits_2_before_connecting() {
+    let ext = External::start();
+    let mut c = Command::new(BIN);
+    c.args([
+        "--base-url",
+        "http://example.invalid",
+        "--mchid",
+        keys::TEST_MCHID,
+        "--merchant-serial",
+        keys::TEST_MERCHANT_SERIAL,
+        "--wechatpay-public-key-id",
+        keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+    ])
+    .arg("--merchant-private-key")
+    .arg(ext.path("apiclient_key.pem"))
+    .arg("--wechatpay-public-key")
+    .arg(ext.path("pub_key.pem"))
+    .args(QUERY)
+    .env_clear();
+    let out = c.output().expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unencrypted"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn settings_come_from_the_environment_too() {
     let ext = External::start();
     let out = Command::new(BIN)
