@@ -314,8 +314,23 @@ fn help_on_every_command() {
             .output()
             .expect("run");
         assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+        let help = text(&out.stdout);
+        assert!(help.contains("Usage"), "{args:?}");
+        if args.len() > 1 && args[0] != "after-sales" || args.len() == 3 {
+            assert!(help.contains("Example:"), "{args:?}: {help}");
+        }
     }
+    let out = Command::new(BIN).arg("--help").output().expect("run");
+    let help = text(&out.stdout);
+    assert!(
+        help.starts_with("wechatpay: the command line for WeChat Pay APIv3"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Connection (flags or WECHATPAY_* environment):"),
+        "{help}"
+    );
+    assert!(help.contains("--apiv3-key-file"), "{help}");
     let out = Command::new(BIN)
         .args(["after-sales", "create"])
         .env_clear()
@@ -370,20 +385,160 @@ fn certificates_download_writes_the_decrypted_certificates() {
 }
 
 #[test]
-fn a_wrong_apiv3_key_fails_with_its_own_error() {
+fn a_wrong_apiv3_key_is_configuration_exit_2() {
     let ext = certificate_mode();
-    let out = run_certificate_mode(
-        &ext,
-        "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4",
-        &["certificates", "download"],
-    );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("authentication failed"), "{stderr}");
+    for args in [&["certificates", "download"][..], &CREATE] {
+        let out = run_certificate_mode(&ext, "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4", args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("authentication failed"), "{stderr}");
+        assert!(
+            !stderr.contains("Z9y8X7w6"),
+            "the key is never printed: {stderr}"
+        );
+    }
+    assert_eq!(ext.mock.order_count(), 0);
+}
+
+#[test]
+fn the_apiv3_key_comes_from_a_file_and_a_flag_value_is_warned_about() {
+    let ext = certificate_mode();
+    let key_file = ext.path("apiv3.key");
+    std::fs::write(&key_file, format!("{}\n", keys::TEST_APIV3_KEY)).expect("write");
+    let out = ext
+        .merchant_command()
+        .arg("--apiv3-key-file")
+        .arg(&key_file)
+        .args(["certificates", "download"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        !stderr.contains("Z9y8X7w6"),
-        "the key is never printed: {stderr}"
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
     );
+    let out = ext
+        .merchant_command()
+        .args([
+            "--apiv3-key",
+            keys::TEST_APIV3_KEY,
+            "certificates",
+            "download",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("warning: the APIv3 key given as a flag value"),
+        "{}",
+        text(&out.stderr)
+    );
+    // From the environment: no warning.
+    let out = run_certificate_mode(&ext, keys::TEST_APIV3_KEY, &["certificates", "download"]);
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn verbose_shows_the_certificate_download_too() {
+    let ext = certificate_mode();
+    let mut args = vec!["--verbose"];
+    args.extend(CREATE);
+    let out = run_certificate_mode(&ext, keys::TEST_APIV3_KEY, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let download = format!("> GET {}/v3/certificates", ext.mock.base_url());
+    assert!(stderr.contains(&download), "{stderr}");
+    assert!(stderr.contains("> POST "), "{stderr}");
+    assert!(!stderr.contains(keys::TEST_APIV3_KEY), "{stderr}");
+}
+
+#[test]
+fn no_settings_is_an_error_unless_mock_is_asked_for() {
+    let out = Command::new(BIN)
+        .args(CREATE)
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no connection settings") && stderr.contains("--mock"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing was accepted");
+    let out = Command::new(BIN)
+        .arg("--mock")
+        .args(CREATE)
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--mock: using the embedded mock"));
+    assert!(text(&out.stdout).starts_with("accepted:"));
+    // --mock with real settings is a contradiction.
+    let out = Command::new(BIN)
+        .args(["--mock", "--mchid", "1900000100"])
+        .args(CREATE)
+        .env_clear()
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, needle) in [
+        ("bash", "complete"),
+        ("zsh", "#compdef wechatpay"),
+        ("fish", "complete -c wechatpay"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["completions", shell])
+            .env_clear()
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(text(&out.stdout).contains(needle), "{shell}");
+        assert!(text(&out.stdout).contains("after-sales"), "{shell}");
+    }
+}
+
+#[test]
+fn the_wait_progress_line_shows_on_a_terminal() {
+    let ext = External::with(MockWechatPay::builder().processing(2, std::time::Duration::ZERO));
+    assert_eq!(ext.run("pub_key.pem", &CREATE).status.code(), Some(0));
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    let command = format!(
+        "{BIN} --base-url {} --mchid {} --merchant-serial {} --merchant-private-key {} --wechatpay-public-key-id {} --wechatpay-public-key {} {} --wait",
+        ext.mock.base_url(),
+        keys::TEST_MCHID,
+        keys::TEST_MERCHANT_SERIAL,
+        ext.path("apiclient_key.pem").display(),
+        keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+        ext.path("pub_key.pem").display(),
+        QUERY.join(" "),
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("\rwaiting for a final result: PROCESSING (query 1"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("SUCCESS"), "{screen}");
+    // Not on a terminal: no progress line.
+    let out = ext.run("pub_key.pem", &[&QUERY[..], &["--wait"]].concat());
+    assert!(!text(&out.stderr).contains("waiting for a final result"));
 }
 
 #[test]

@@ -4,11 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Request and query WeChat Pay after-sales profit sharing (平台收付通 · 售后服务分账).
-///
-/// With no base URL and no credentials, every command runs against an embedded mock WeChat Pay.
+const ABOUT: &str = "wechatpay: the command line for WeChat Pay APIv3 (微信支付) e-commerce after-sales profit sharing (平台收付通 · 售后服务分账). It signs every request with the merchant's key, verifies every answer with WeChat Pay's key, retries safely (a split whose outcome is unknown is checked, never sent twice), and exits 0 on success, 1 on an API or verification failure, 2 on bad usage or configuration.";
+
+const AFTER_HELP: &str = "Connection settings come from flags or the environment (WECHATPAY_*). Without them, give --mock to run against an embedded mock WeChat Pay.
+
+Examples:
+  wechatpay demo
+  wechatpay --mock after-sales query --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472
+  wechatpay completions bash > /etc/bash_completion.d/wechatpay";
+
+/// The command line.
 #[derive(Parser, Debug)]
-#[command(name = "wechatpay", version, about, long_about = None)]
+#[command(name = "wechatpay", version, about = ABOUT, after_help = AFTER_HELP)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) connection: Connection,
@@ -24,7 +31,11 @@ pub(crate) struct Cli {
 
 /// Where WeChat Pay is and who the merchant is.
 #[derive(Args, Debug)]
+#[command(next_help_heading = "Connection (flags or WECHATPAY_* environment)")]
 pub(crate) struct Connection {
+    /// Runs against an embedded mock WeChat Pay instead of a real one (says so on stderr).
+    #[arg(long, global = true, conflicts_with_all = ["base_url", "mchid", "merchant_serial", "merchant_private_key", "wechatpay_public_key_id", "wechatpay_public_key"])]
+    pub(crate) mock: bool,
     /// WeChat Pay's base URL (`https://api.mch.weixin.qq.com` when credentials are given).
     #[arg(long, env = "WECHATPAY_BASE_URL", global = true)]
     pub(crate) base_url: Option<String>,
@@ -49,14 +60,24 @@ pub(crate) struct Connection {
     #[arg(long, env = "WECHATPAY_PUBLIC_KEY", value_name = "FILE", global = true)]
     pub(crate) wechatpay_public_key: Option<PathBuf>,
     /// The APIv3 key: runs in platform-certificate mode (certificates are downloaded, decrypted
-    /// and refreshed); the WeChat Pay public key becomes optional.
+    /// and refreshed); the WeChat Pay public key becomes optional. Prefer --apiv3-key-file or
+    /// the environment: a flag value shows in `ps` and in shell history.
     #[arg(
         long,
         env = "WECHATPAY_APIV3_KEY",
         global = true,
-        hide_env_values = true
+        hide_env_values = true,
+        conflicts_with = "apiv3_key_file"
     )]
     pub(crate) apiv3_key: Option<Secret>,
+    /// A file holding the APIv3 key (surrounding whitespace ignored).
+    #[arg(
+        long,
+        env = "WECHATPAY_APIV3_KEY_FILE",
+        value_name = "FILE",
+        global = true
+    )]
+    pub(crate) apiv3_key_file: Option<PathBuf>,
 }
 
 /// A secret flag value: its `Debug` shows nothing.
@@ -77,9 +98,13 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Connection {
-    /// Whether any merchant setting is given (the APIv3 key alone does not count: with it, the
-    /// embedded mock runs in certificate mode).
+    /// Whether any setting of a real WeChat Pay is given (the APIv3 key does not count: with
+    /// --mock, the embedded mock runs in certificate mode).
     pub(crate) fn any_credential(&self) -> bool {
+        self.base_url.is_some() || self.any_merchant_setting()
+    }
+
+    fn any_merchant_setting(&self) -> bool {
         self.mchid.is_some()
             || self.merchant_serial.is_some()
             || self.merchant_private_key.is_some()
@@ -90,20 +115,30 @@ impl Connection {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// After-sales profit sharing.
+    /// After-sales profit sharing: request a split, query its result.
     #[command(subcommand)]
     AfterSales(AfterSales),
     /// Runs the whole story against the embedded mock: create, query until final, for a
     /// success and for a failure.
+    #[command(after_help = "Example:\n  wechatpay demo --verbose")]
     Demo,
-    /// Platform certificates (needs --apiv3-key).
+    /// Platform certificates (needs the APIv3 key).
     #[command(subcommand)]
     Certificates(Certificates),
+    /// Prints shell completions.
+    #[command(after_help = "Example:\n  wechatpay completions zsh > ~/.zfunc/_wechatpay")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Certificates {
     /// Downloads, decrypts and verifies WeChat Pay's platform certificates (GET /v3/certificates).
+    #[command(
+        after_help = "Example:\n  WECHATPAY_APIV3_KEY_FILE=apiv3.key wechatpay --mchid 1900000100 --merchant-serial 3775B6A45ACD588826D15E583A95F5DD00000001 \\\n    --merchant-private-key apiclient_key.pem certificates download --out certs/"
+    )]
     Download {
         /// Writes each certificate to `DIR/wechatpay_SERIAL.pem`.
         #[arg(long, value_name = "DIR")]
@@ -114,8 +149,14 @@ pub(crate) enum Certificates {
 #[derive(Subcommand, Debug)]
 pub(crate) enum AfterSales {
     /// Request after-sales profit sharing (POST /v3/ecommerce/profitsharing/after-sales-orders).
+    #[command(
+        after_help = "Example:\n  wechatpay --mock after-sales create --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 \\\n    --amount 100 --scene REFUND_TICKET --refund-id 50000000382019052709732678859"
+    )]
     Create(CreateArgs),
     /// Query its result (GET /v3/ecommerce/profitsharing/after-sales-orders).
+    #[command(
+        after_help = "Example:\n  wechatpay --mock after-sales query --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 --wait --json"
+    )]
     Query(QueryArgs),
 }
 

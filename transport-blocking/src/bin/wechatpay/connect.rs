@@ -42,13 +42,8 @@ pub(crate) struct Connected {
 
 /// The core client the flags describe, or the embedded mock's when none are given.
 pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
-    let apiv3 = conn
-        .apiv3_key
-        .as_ref()
-        .map(|k| ApiV3Key::new(&k.0))
-        .transpose()
-        .map_err(|e| Fail::usage(format!("--apiv3-key: {e}")))?;
-    if conn.base_url.is_none() && !conn.any_credential() {
+    let apiv3 = apiv3_key(conn)?;
+    if conn.mock {
         let mut builder = MockWechatPay::builder();
         if let Some(key) = &apiv3 {
             builder = builder
@@ -58,7 +53,7 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
         }
         let embedded = embedded(builder)?;
         eprintln!(
-            "wechatpay: no base URL or credentials given: using the embedded mock WeChat Pay at {}",
+            "wechatpay: --mock: using the embedded mock WeChat Pay at {}",
             embedded.mock.base_url()
         );
         let core = match apiv3 {
@@ -74,6 +69,11 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
             core,
             _embedded: Some(embedded),
         });
+    }
+    if !conn.any_credential() {
+        return Err(Fail::usage(
+            "no connection settings: give --mchid, --merchant-serial, --merchant-private-key and --wechatpay-public-key-id with --wechatpay-public-key (or the APIv3 key), as flags or WECHATPAY_* variables; or --mock to run against the embedded mock WeChat Pay",
+        ));
     }
     let mchid = required(conn.mchid.as_deref(), "--mchid", "WECHATPAY_MCHID")?;
     let serial = required(
@@ -139,6 +139,18 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
     })
 }
 
+/// The APIv3 key from --apiv3-key, --apiv3-key-file or the environment.
+fn apiv3_key(conn: &Connection) -> Result<Option<ApiV3Key>, Fail> {
+    let (text, flag) = match (&conn.apiv3_key, &conn.apiv3_key_file) {
+        (Some(k), _) => (k.0.clone(), "--apiv3-key"),
+        (None, Some(path)) => (read(path, "--apiv3-key-file")?, "--apiv3-key-file"),
+        (None, None) => return Ok(None),
+    };
+    ApiV3Key::new(text.trim())
+        .map(Some)
+        .map_err(|e| Fail::usage(format!("{flag}: {e}")))
+}
+
 /// A blocking client with the default limits.
 pub(crate) fn blocking(core: Client) -> Result<BlockingClient, Fail> {
     BlockingClient::new(core).map_err(|e| Fail::usage(e.to_string()))
@@ -147,7 +159,7 @@ pub(crate) fn blocking(core: Client) -> Result<BlockingClient, Fail> {
 fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str, env: &str) -> Result<&'a T, Fail> {
     value.ok_or_else(|| {
         Fail::usage(format!(
-            "{flag} (or {env}) is required when connecting to a real WeChat Pay (the WeChat Pay public key may be replaced by --apiv3-key); give none of the connection settings to use the embedded mock"
+            "{flag} (or {env}) is required when connecting to a real WeChat Pay (the WeChat Pay public key may be replaced by the APIv3 key); or give --mock and no connection settings to use the embedded mock"
         ))
     })
 }

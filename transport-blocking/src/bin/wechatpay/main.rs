@@ -11,7 +11,7 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 use wechatpay_core::{
     AfterSalesOrder, CreateAfterSalesOrder, Error, FailReason, QueryAfterSalesOrder, Scene,
     SharingType, signing,
@@ -50,13 +50,21 @@ enum Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if matches.value_source("apiv3_key") == Some(clap::parser::ValueSource::CommandLine) {
+        eprintln!(
+            "wechatpay: warning: the APIv3 key given as a flag value shows in `ps` and shell history; use --apiv3-key-file or WECHATPAY_APIV3_KEY"
+        );
+    }
     match run(&cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Failed(code)) => ExitCode::from(code),
@@ -78,10 +86,15 @@ fn run(cli: &Cli) -> Result<Outcome, Fail> {
                 AfterSales::Query(q) => query(&client, q, cli.json),
             }
         }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "wechatpay", &mut std::io::stdout());
+            Ok(Outcome::Done)
+        }
         Command::Certificates(Certificates::Download { out }) => {
-            if cli.connection.apiv3_key.is_none() {
+            if cli.connection.apiv3_key.is_none() && cli.connection.apiv3_key_file.is_none() {
                 return Err(Fail::usage(
-                    "certificates download needs --apiv3-key (or WECHATPAY_APIV3_KEY)",
+                    "certificates download needs the APIv3 key: --apiv3-key-file (or WECHATPAY_APIV3_KEY_FILE, WECHATPAY_APIV3_KEY)",
                 ));
             }
             let connected = connect::core_client(&cli.connection)?;

@@ -93,7 +93,8 @@ pub(crate) fn is_verification(kind: ErrorKind) -> bool {
 /// Prints an error on stderr (and as JSON on stdout with --json); returns the exit code.
 pub(crate) fn error(e: &Error, json: bool) -> u8 {
     let code = match e.kind() {
-        ErrorKind::Config | ErrorKind::Key | ErrorKind::InvalidInput => 2,
+        // A certificate that does not decrypt means a wrong APIv3 key: configuration.
+        ErrorKind::Config | ErrorKind::Key | ErrorKind::InvalidInput | ErrorKind::Decrypt => 2,
         _ => 1,
     };
     if is_verification(e.kind()) {
@@ -115,6 +116,11 @@ pub(crate) fn error(e: &Error, json: bool) -> u8 {
     if let Some(id) = e.request_id() {
         eprintln!("  Request-ID: {id}");
     }
+    if e.is_fate_unknown() {
+        eprintln!(
+            "  outcome:    UNKNOWN: the request may have taken effect; query it before sending it again"
+        );
+    }
     if json {
         println!(
             "{}",
@@ -126,6 +132,7 @@ pub(crate) fn error(e: &Error, json: bool) -> u8 {
                 "api_message": e.api_message(),
                 "request_id": e.request_id(),
                 "retryable": e.is_retryable(),
+                "fate_unknown": e.is_fate_unknown(),
             }})
         );
     }
