@@ -63,6 +63,8 @@
 //! # Ok::<(), wechatpay_core::Error>(())
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod after_sales;
 pub mod call;
 pub mod certificates;

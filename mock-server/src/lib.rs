@@ -18,6 +18,8 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod after_sales;
 mod auth;
 mod certificates;

@@ -576,6 +576,8 @@ fn mock_server_binary() -> PathBuf {
                 "build",
                 "-p",
                 "wechatpay-mock-server",
+                "--features",
+                "standalone",
                 "--bin",
                 "wechatpay-mock-server",
             ])

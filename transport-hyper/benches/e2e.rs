@@ -47,7 +47,7 @@ fn start_server() -> Server {
             "-p",
             "wechatpay-mock-server",
             "--features",
-            "aws-lc-rs",
+            "aws-lc-rs standalone",
         ])
         .status()
         .expect("cargo build");

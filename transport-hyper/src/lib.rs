@@ -23,6 +23,8 @@
 //! # Ok(()) }
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
