@@ -5,7 +5,13 @@
 
 #[cfg(feature = "aws-lc-rs")]
 mod aws_lc;
+#[cfg(feature = "rust-crypto")]
 mod rust_crypto;
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "wechatpay-core needs an RSA backend: enable the `aws-lc-rs` (default) or the `rust-crypto` feature"
+);
 
 use crate::Error;
 
@@ -13,26 +19,38 @@ use crate::Error;
 ///
 /// ```
 /// use wechatpay_core::Backend;
-/// assert_eq!(Backend::default(), Backend::RustCrypto);
+/// # #[cfg(feature = "aws-lc-rs")]
+/// assert_eq!(Backend::default(), Backend::AwsLc);
 /// ```
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// The pure-Rust `rsa` crate, release 0.10 (constant-time; fixes the Marvin attack).
-    #[default]
-    RustCrypto,
-    /// AWS-LC through `aws-lc-rs` (needs the `aws-lc-rs` cargo feature): several times faster.
+    /// AWS-LC through `aws-lc-rs` (feature `aws-lc-rs`, on by default): as fast as OpenSSL,
+    /// FIPS-validated upstream, clean in `cargo audit`. Builds C code.
     #[cfg(feature = "aws-lc-rs")]
     AwsLc,
+    /// The pure-Rust `rsa` crate, release 0.10 (feature `rust-crypto`): for targets where C
+    /// cannot build. About 7× slower to sign, and flagged by audit tools (RUSTSEC-2023-0071,
+    /// the Marvin timing attack, lists no patched release).
+    #[cfg(feature = "rust-crypto")]
+    RustCrypto,
+}
+
+impl Default for Backend {
+    /// aws-lc-rs when compiled in, else the pure-Rust backend.
+    fn default() -> Self {
+        Self::all()[0]
+    }
 }
 
 impl Backend {
-    /// Every backend compiled into this build.
+    /// Every backend compiled into this build, the default first.
     pub fn all() -> &'static [Self] {
         &[
-            Self::RustCrypto,
             #[cfg(feature = "aws-lc-rs")]
             Self::AwsLc,
+            #[cfg(feature = "rust-crypto")]
+            Self::RustCrypto,
         ]
     }
 }
@@ -49,23 +67,22 @@ pub(crate) trait RsaVerifier: Send + Sync {
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool;
 }
 
-/// Builds the signer of `backend` for a key already parsed and checked.
-pub(crate) fn signer(backend: Backend, key: rsa::PrivateKey) -> Result<Box<dyn RsaSigner>, Error> {
+/// Builds the signer of `backend` from PKCS#1 `RSAPrivateKey` DER already parsed and checked.
+pub(crate) fn signer(backend: Backend, pkcs1: &[u8]) -> Result<Box<dyn RsaSigner>, Error> {
     match backend {
-        Backend::RustCrypto => Ok(Box::new(rust_crypto::Signer::new(key))),
         #[cfg(feature = "aws-lc-rs")]
-        Backend::AwsLc => Ok(Box::new(aws_lc::Signer::new(&key)?)),
+        Backend::AwsLc => Ok(Box::new(aws_lc::Signer::new(pkcs1)?)),
+        #[cfg(feature = "rust-crypto")]
+        Backend::RustCrypto => Ok(Box::new(rust_crypto::Signer::new(pkcs1)?)),
     }
 }
 
-/// Builds the verifier of `backend` for a public key already parsed and checked.
-pub(crate) fn verifier(
-    backend: Backend,
-    key: rsa::PublicKey,
-) -> Result<Box<dyn RsaVerifier>, Error> {
+/// Builds the verifier of `backend` from PKCS#1 `RSAPublicKey` DER already parsed and checked.
+pub(crate) fn verifier(backend: Backend, pkcs1: &[u8]) -> Result<Box<dyn RsaVerifier>, Error> {
     match backend {
-        Backend::RustCrypto => Ok(Box::new(rust_crypto::Verifier::new(key))),
         #[cfg(feature = "aws-lc-rs")]
-        Backend::AwsLc => Ok(Box::new(aws_lc::Verifier::new(&key)?)),
+        Backend::AwsLc => Ok(Box::new(aws_lc::Verifier::new(pkcs1)?)),
+        #[cfg(feature = "rust-crypto")]
+        Backend::RustCrypto => Ok(Box::new(rust_crypto::Verifier::new(pkcs1)?)),
     }
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use time::OffsetDateTime;
 use x509_cert::der::{Decode as _, Encode as _};
 
-use crate::keys::{decode_pem, public_from_spki};
+use crate::keys::decode_pem;
 use crate::{Backend, Error, KeyProblem, PublicKey};
 
 /// The prefix of a WeChat Pay public key id.
@@ -70,7 +70,7 @@ impl PlatformCertificate {
             .subject_public_key_info()
             .to_der()
             .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
-        let key = PublicKey::from_rsa(public_from_spki(&spki, CTX)?, backend)?;
+        let key = PublicKey::from_spki_der(&spki, backend, CTX)?;
         let pem = pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &der)
             .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
         Ok(Self {

@@ -6,9 +6,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
-use rsa::pkcs8::der::Decode as _;
-use rsa::traits::PublicKeyParts as _;
+use pkcs1::der::{Decode as _, Encode as _};
+use pkcs1::{RsaPrivateKeyRef, RsaPublicKeyRef};
 
 use crate::crypto::{self, Backend, RsaSigner, RsaVerifier};
 use crate::{Error, KeyProblem};
@@ -35,7 +34,8 @@ const MIN_BITS: usize = 2048;
 #[derive(Clone)]
 pub struct PrivateKey {
     signer: Arc<dyn RsaSigner>,
-    public: rsa::PublicKey,
+    /// The public half as PKCS#1 `RSAPublicKey` DER.
+    public: Arc<[u8]>,
     bits: usize,
     backend: Backend,
 }
@@ -62,26 +62,32 @@ impl PrivateKey {
             return Err(Error::key(KeyProblem::Encrypted, CTX));
         }
         let (label, der) = decode_pem(pem, CTX)?;
-        let key = match label.as_str() {
+        // Both forms come down to PKCS#1 `RSAPrivateKey` DER, which every backend loads.
+        let pkcs1 = match label.as_str() {
             "PRIVATE KEY" => {
-                let info = rsa::pkcs8::PrivateKeyInfoRef::from_der(&der)
+                let info = pkcs8::PrivateKeyInfoRef::from_der(&der)
                     .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
-                if info.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+                if info.algorithm.oid != pkcs1::ALGORITHM_OID {
                     return Err(Error::key(KeyProblem::NotRsa, CTX));
                 }
-                rsa::PrivateKey::try_from(info)
-                    .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?
+                info.private_key.as_bytes().to_vec()
             }
-            "RSA PRIVATE KEY" => rsa::PrivateKey::from_pkcs1_der(&der)
-                .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?,
+            "RSA PRIVATE KEY" => der,
             other => return Err(Error::key(misplaced(other), CTX)),
         };
-        let bits = check_size(key.n().bit_width() as usize, CTX)?;
-        let public = key.to_public_key();
-        let signer = crypto::signer(backend, key)?;
+        let key = RsaPrivateKeyRef::from_der(&pkcs1)
+            .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
+        let bits = check_size(modulus_bits(key.modulus.as_bytes()), CTX)?;
+        let public = RsaPublicKeyRef {
+            modulus: key.modulus,
+            public_exponent: key.public_exponent,
+        }
+        .to_der()
+        .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?;
+        let signer = crypto::signer(backend, &pkcs1)?;
         Ok(Self {
             signer: Arc::from(signer),
-            public,
+            public: Arc::from(public),
             bits,
             backend,
         })
@@ -110,7 +116,25 @@ impl PrivateKey {
     /// [`crate::ErrorKind::Key`] if the backend refuses the key (it does not for a key that
     /// loaded).
     pub fn public_key(&self) -> Result<PublicKey, Error> {
-        PublicKey::from_rsa(self.public.clone(), self.backend)
+        PublicKey::from_pkcs1_der(&self.public, self.backend, "cannot use the public key")
+    }
+
+    /// The matching public key as SPKI PEM (`BEGIN PUBLIC KEY`), as WeChat Pay's merchant
+    /// platform shows it.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Key`] if it cannot be encoded (it can for a key that loaded).
+    pub fn public_key_pem(&self) -> Result<String, Error> {
+        let bad = |_| Error::key(KeyProblem::Malformed, "cannot encode the public key");
+        let spki = spki::SubjectPublicKeyInfoRef {
+            algorithm: pkcs1::ALGORITHM_ID,
+            subject_public_key: spki::der::asn1::BitStringRef::from_bytes(&self.public)
+                .map_err(bad)?,
+        }
+        .to_der()
+        .map_err(bad)?;
+        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &spki)
+            .map_err(|_| Error::key(KeyProblem::Malformed, "cannot encode the public key"))
     }
 
     /// The modulus size in bits.
@@ -169,22 +193,41 @@ impl PublicKey {
     pub fn from_pem_with(pem: &str, backend: Backend) -> Result<Self, Error> {
         const CTX: &str = "cannot use the public key";
         let (label, der) = decode_pem(pem, CTX)?;
-        let key = match label.as_str() {
-            "PUBLIC KEY" => public_from_spki(&der, CTX)?,
-            "RSA PUBLIC KEY" => rsa::PublicKey::from_pkcs1_der(&der)
-                .map_err(|_| Error::key(KeyProblem::Malformed, CTX))?,
+        match label.as_str() {
+            "PUBLIC KEY" => Self::from_spki_der(&der, backend, CTX),
+            "RSA PUBLIC KEY" => Self::from_pkcs1_der(&der, backend, CTX),
             "PRIVATE KEY" | "RSA PRIVATE KEY" | "ENCRYPTED PRIVATE KEY" => {
-                return Err(Error::key(KeyProblem::PrivateKey, CTX));
+                Err(Error::key(KeyProblem::PrivateKey, CTX))
             }
-            "CERTIFICATE" => return Err(Error::key(KeyProblem::Certificate, CTX)),
-            other => return Err(Error::key(misplaced(other), CTX)),
-        };
-        Self::from_rsa(key, backend)
+            "CERTIFICATE" => Err(Error::key(KeyProblem::Certificate, CTX)),
+            other => Err(Error::key(misplaced(other), CTX)),
+        }
     }
 
-    pub(crate) fn from_rsa(key: rsa::PublicKey, backend: Backend) -> Result<Self, Error> {
-        let bits = check_size(key.n().bit_width() as usize, "cannot use the public key")?;
-        let verifier = crypto::verifier(backend, key)?;
+    /// An RSA public key from DER SubjectPublicKeyInfo, refusing other algorithms.
+    pub(crate) fn from_spki_der(
+        der: &[u8],
+        backend: Backend,
+        ctx: &'static str,
+    ) -> Result<Self, Error> {
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|_| Error::key(KeyProblem::Malformed, ctx))?;
+        if info.algorithm.oid != pkcs1::ALGORITHM_OID {
+            return Err(Error::key(KeyProblem::NotRsa, ctx));
+        }
+        let pkcs1 = info
+            .subject_public_key
+            .as_bytes()
+            .ok_or(Error::key(KeyProblem::Malformed, ctx))?;
+        Self::from_pkcs1_der(pkcs1, backend, ctx)
+    }
+
+    /// An RSA public key from PKCS#1 `RSAPublicKey` DER.
+    fn from_pkcs1_der(der: &[u8], backend: Backend, ctx: &'static str) -> Result<Self, Error> {
+        let key =
+            RsaPublicKeyRef::from_der(der).map_err(|_| Error::key(KeyProblem::Malformed, ctx))?;
+        let bits = check_size(modulus_bits(key.modulus.as_bytes()), ctx)?;
+        let verifier = crypto::verifier(backend, der)?;
         Ok(Self {
             verifier: Arc::from(verifier),
             bits,
@@ -217,14 +260,13 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-/// An RSA public key from DER SubjectPublicKeyInfo, refusing other algorithms.
-pub(crate) fn public_from_spki(der: &[u8], ctx: &'static str) -> Result<rsa::PublicKey, Error> {
-    let info = rsa::pkcs8::SubjectPublicKeyInfoRef::from_der(der)
-        .map_err(|_| Error::key(KeyProblem::Malformed, ctx))?;
-    if info.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
-        return Err(Error::key(KeyProblem::NotRsa, ctx));
-    }
-    rsa::PublicKey::try_from(info).map_err(|_| Error::key(KeyProblem::Malformed, ctx))
+/// The size in bits of a big-endian modulus.
+fn modulus_bits(bytes: &[u8]) -> usize {
+    let bytes = match bytes.iter().position(|&b| b != 0) {
+        Some(start) => &bytes[start..],
+        None => return 0,
+    };
+    bytes.len() * 8 - bytes.first().map_or(0, |b| b.leading_zeros() as usize)
 }
 
 /// The first PEM block of `input` (text around it, such as OpenSSL's "Bag Attributes", is
@@ -363,9 +405,31 @@ mod tests {
     }
 
     #[test]
+    fn the_public_half_round_trips_as_spki_pem() {
+        for &backend in Backend::all() {
+            let key = PrivateKey::from_pem_with(&testdata("merchant_private_key.pem"), backend)
+                .expect("key");
+            let pem = key.public_key_pem().expect("pem");
+            assert_eq!(
+                pem.trim(),
+                testdata("merchant_public_key.pem").trim(),
+                "{backend:?}"
+            );
+            let public = PublicKey::from_pem_with(&pem, backend).expect("loads");
+            assert!(public.verify(b"abc", &key.sign(b"abc").expect("sign")));
+        }
+    }
+
+    #[test]
     fn debug_shows_no_key_material() {
         let key = PrivateKey::from_pem(&testdata("merchant_private_key.pem")).expect("key");
         let dbg = format!("{key:?}");
-        assert_eq!(dbg, "PrivateKey { bits: 2048, backend: RustCrypto, .. }");
+        assert_eq!(
+            dbg,
+            format!(
+                "PrivateKey {{ bits: 2048, backend: {:?}, .. }}",
+                Backend::default()
+            )
+        );
     }
 }

@@ -245,7 +245,7 @@ fn unknown_serial_error_names_the_serial() {
         .iter()
         .find(|r| r.why.as_deref() == Some("no key for serial"))
         .expect("case");
-    let ring = key_ring(Backend::RustCrypto, &v.config);
+    let ring = key_ring(Backend::default(), &v.config);
     let now = r.headers["Wechatpay-Timestamp"].parse().expect("ts");
     let e = verify::verify_signed(&ring, now, 300, &headers(r), r.body.as_bytes())
         .expect_err("unknown");
@@ -256,7 +256,7 @@ fn unknown_serial_error_names_the_serial() {
 #[test]
 fn valid_vectors_fail_outside_the_time_window() {
     let v = vectors();
-    let ring = key_ring(Backend::RustCrypto, &v.config);
+    let ring = key_ring(Backend::default(), &v.config);
     let r = v
         .responses
         .iter()
@@ -276,7 +276,7 @@ fn valid_vectors_fail_outside_the_time_window() {
 #[test]
 fn each_missing_header_is_refused() {
     let v = vectors();
-    let ring = key_ring(Backend::RustCrypto, &v.config);
+    let ring = key_ring(Backend::default(), &v.config);
     let r = v
         .responses
         .iter()

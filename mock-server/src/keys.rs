@@ -1,6 +1,5 @@
 //! The mock's key material: embedded test keys, and generation of fresh ones.
 
-use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{Error, PrivateKey, PublicKey};
 
@@ -54,25 +53,41 @@ impl std::fmt::Debug for GeneratedKeyPair {
     }
 }
 
-/// Generates an RSA-2048 key pair from the system random generator.
+/// Generates an RSA-2048 key pair from the system random generator (with aws-lc-rs when it is
+/// compiled in, else with the `rsa` crate).
 ///
 /// # Errors
 /// When the random generator or the encoder fails.
 pub fn generate_key_pair() -> Result<GeneratedKeyPair, Error> {
-    let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
-        .map_err(|_| Error::config("RSA key generation failed"))?;
-    let private_pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|_| Error::config("cannot encode the generated private key"))?
-        .to_string();
-    let public_pem = key
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|_| Error::config("cannot encode the generated public key"))?;
+    let private_pem = generate_private_pem()?;
+    let public_pem = PrivateKey::from_pem(&private_pem)?.public_key_pem()?;
     Ok(GeneratedKeyPair {
         private_pem,
         public_pem,
     })
+}
+
+#[cfg(feature = "aws-lc-rs")]
+fn generate_private_pem() -> Result<String, Error> {
+    use aws_lc_rs::encoding::AsDer as _;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    let failed = |_| Error::config("RSA key generation failed");
+    let pkcs8 = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(failed)?
+        .as_der()
+        .map_err(failed)?;
+    pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, pkcs8.as_ref())
+        .map_err(|_| Error::config("cannot encode the generated private key"))
+}
+
+#[cfg(not(feature = "aws-lc-rs"))]
+fn generate_private_pem() -> Result<String, Error> {
+    use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
+    let key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
+        .map_err(|_| Error::config("RSA key generation failed"))?;
+    key.to_pkcs8_pem(LineEnding::LF)
+        .map(|pem| pem.to_string())
+        .map_err(|_| Error::config("cannot encode the generated private key"))
 }
 
 /// `n` random decimal digits.

@@ -4,8 +4,6 @@ use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair,
 };
-use rsa::pkcs1::EncodeRsaPublicKey as _;
-use rsa::pkcs8::EncodePrivateKey as _;
 
 use crate::{Error, ErrorKind, KeyProblem};
 
@@ -15,11 +13,8 @@ pub(crate) struct Signer {
 }
 
 impl Signer {
-    pub(crate) fn new(key: &rsa::PrivateKey) -> Result<Self, Error> {
-        let der = key
-            .to_pkcs8_der()
-            .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the private key"))?;
-        let pair = RsaKeyPair::from_pkcs8(der.as_bytes())
+    pub(crate) fn new(pkcs1: &[u8]) -> Result<Self, Error> {
+        let pair = RsaKeyPair::from_der(pkcs1)
             .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the private key"))?;
         Ok(Self {
             pair,
@@ -41,11 +36,8 @@ impl super::RsaSigner for Signer {
 pub(crate) struct Verifier(ParsedPublicKey);
 
 impl Verifier {
-    pub(crate) fn new(key: &rsa::PublicKey) -> Result<Self, Error> {
-        let der = key
-            .to_pkcs1_der()
-            .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the public key"))?;
-        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der.as_bytes())
+    pub(crate) fn new(pkcs1: &[u8]) -> Result<Self, Error> {
+        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pkcs1)
             .map(Self)
             .map_err(|_| Error::key(KeyProblem::Malformed, "aws-lc-rs refused the public key"))
     }

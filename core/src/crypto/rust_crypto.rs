@@ -1,16 +1,24 @@
 //! The `rsa` crate backend.
 
+use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
 use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
 use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
 use sha2::Sha256;
 
-use crate::{Error, ErrorKind};
+use crate::{Error, ErrorKind, KeyProblem};
 
 pub(crate) struct Signer(SigningKey<Sha256>);
 
 impl Signer {
-    pub(crate) fn new(key: rsa::PrivateKey) -> Self {
-        Self(SigningKey::new(key))
+    pub(crate) fn new(pkcs1: &[u8]) -> Result<Self, Error> {
+        rsa::PrivateKey::from_pkcs1_der(pkcs1)
+            .map(|key| Self(SigningKey::new(key)))
+            .map_err(|_| {
+                Error::key(
+                    KeyProblem::Malformed,
+                    "the rsa crate refused the private key",
+                )
+            })
     }
 }
 
@@ -26,8 +34,15 @@ impl super::RsaSigner for Signer {
 pub(crate) struct Verifier(VerifyingKey<Sha256>);
 
 impl Verifier {
-    pub(crate) fn new(key: rsa::PublicKey) -> Self {
-        Self(VerifyingKey::new(key))
+    pub(crate) fn new(pkcs1: &[u8]) -> Result<Self, Error> {
+        rsa::PublicKey::from_pkcs1_der(pkcs1)
+            .map(|key| Self(VerifyingKey::new(key)))
+            .map_err(|_| {
+                Error::key(
+                    KeyProblem::Malformed,
+                    "the rsa crate refused the public key",
+                )
+            })
     }
 }
 

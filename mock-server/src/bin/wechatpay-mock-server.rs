@@ -73,10 +73,21 @@ fn read(path: &Path, what: &str) -> Result<String, Fatal> {
         .map_err(|e| Fatal(format!("cannot read {what} {}: {e}", path.display())))
 }
 
+/// Writes a key file readable by its owner only (0600 on Unix).
 fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, Fatal> {
+    use std::io::Write as _;
     let path = dir.join(name);
-    std::fs::write(&path, contents)
-        .map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let fail = |e: std::io::Error| Fatal(format!("cannot write {}: {e}", path.display()));
+    let mut file = options.open(&path).map_err(fail)?;
+    // An existing file keeps its mode on open: tighten it too.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(fail)?;
+    file.write_all(contents.as_bytes()).map_err(fail)?;
     Ok(path)
 }
 
@@ -211,16 +222,9 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
 
 /// The SPKI PEM of a PEM private key.
 fn public_pem_of(private_pem: &str) -> Result<String, String> {
-    use rsa::pkcs1::DecodeRsaPrivateKey as _;
-    use rsa::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _, LineEnding};
-    // Loading through core first gives its precise error for a wrong file.
-    wechatpay_core::PrivateKey::from_pem(private_pem).map_err(|e| e.to_string())?;
-    let key = rsa::PrivateKey::from_pkcs8_pem(private_pem)
-        .or_else(|_| rsa::PrivateKey::from_pkcs1_pem(private_pem))
-        .map_err(|_| "cannot read the private key".to_owned())?;
-    key.to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|_| "cannot encode the public key".to_owned())
+    wechatpay_core::PrivateKey::from_pem(private_pem)
+        .and_then(|key| key.public_key_pem())
+        .map_err(|e| e.to_string())
 }
 
 async fn wait_for_signal() {
