@@ -1,104 +1,21 @@
 //! End to end over loopback against the standalone `wechatpay-mock-server`: requests per second
 //! for create and query, hyper at concurrency 1, 8 and 64, blocking at 1.
 //!
-//! `cargo bench -p wechatpay-transport-hyper --features wechatpay-core/aws-lc-rs --bench e2e`
+//! `cargo bench -p wechatpay-transport-hyper --all-features --bench e2e`
 //!
 //! It builds and starts the mock binary itself (release profile, with the `aws-lc-rs` feature
 //! so the mock's own signing is not the bottleneck), with the shared test keys.
 
-use std::io::BufRead as _;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wechatpay_core::{
-    Backend, Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, PrivateKey,
-    QueryAfterSalesOrder, Scene,
-};
-use wechatpay_mock_server::keys;
+use wechatpay_core::{Backend, CreateAfterSalesOrder, QueryAfterSalesOrder, Scene};
 use wechatpay_transport_blocking::BlockingClient;
 use wechatpay_transport_hyper::HyperClient;
 
-struct Server {
-    child: Child,
-    base_url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn start_server() -> Server {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "wechatpay-mock-server",
-            "--features",
-            "aws-lc-rs standalone",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the mock server failed");
-    let keys_dir = workspace().join("mock-server/keys");
-    let mut child = Command::new(workspace().join("target/release/wechatpay-mock-server"))
-        .args([
-            "--quiet",
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-public-key")
-        .arg(keys_dir.join("merchant_public_key.pem"))
-        .args([
-            "--wechatpay-public-key-id",
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        ])
-        .arg("--wechatpay-private-key")
-        .arg(keys_dir.join("wechatpay_private_key.pem"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the mock server");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("json");
-    Server {
-        child,
-        base_url: ready["base_url"].as_str().expect("base_url").to_owned(),
-    }
-}
-
-fn core(base_url: &str, backend: Backend) -> Client {
-    let key = PrivateKey::from_pem_with(keys::TEST_MERCHANT_PRIVATE_KEY, backend).expect("key");
-    let merchant = MerchantCredentials::new(keys::TEST_MCHID, keys::TEST_MERCHANT_SERIAL, key)
-        .expect("merchant");
-    let ring = KeyRing::new();
-    ring.add_wechatpay_public_key(
-        keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        wechatpay_core::PublicKey::from_pem_with(keys::TEST_WECHATPAY_PUBLIC_KEY, backend)
-            .expect("pub"),
-    )
-    .expect("id");
-    Client::builder(merchant, ring)
-        .base_url(base_url)
-        .build()
-        .expect("client")
-}
+mod support;
+use support::{core, start_server};
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
