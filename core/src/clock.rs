@@ -91,20 +91,41 @@ pub const NONCE_LEN: usize = 32;
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/// Random bytes from the operating system, drawn a page at a time per thread: a nonce is
+/// public (it travels in the `Authorization` header), so holding the next ones in memory costs
+/// nothing, and it saves a system call per request.
+const POOL_LEN: usize = 4096;
+
+thread_local! {
+    static POOL: std::cell::RefCell<(usize, Box<[u8; POOL_LEN]>)> =
+        std::cell::RefCell::new((POOL_LEN, Box::new([0; POOL_LEN])));
+}
+
+fn random_byte() -> Result<u8, Error> {
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (next, bytes) = &mut *pool;
+        if *next >= POOL_LEN {
+            getrandom::fill(&mut bytes[..]).map_err(|e| {
+                Error::of_kind(ErrorKind::Config, "the system random generator failed")
+                    .with_source(std::io::Error::other(e.to_string()))
+            })?;
+            *next = 0;
+        }
+        let b = bytes[*next];
+        *next += 1;
+        Ok(b)
+    })
+}
+
 impl NonceSource for SystemNonce {
     fn nonce(&self) -> Result<String, Error> {
         let mut out = String::with_capacity(NONCE_LEN);
         // Rejection sampling: bytes >= 248 (= 4 * 62) would bias the alphabet.
-        let mut buf = [0u8; 48];
         while out.len() < NONCE_LEN {
-            getrandom::fill(&mut buf).map_err(|e| {
-                Error::of_kind(ErrorKind::Config, "the system random generator failed")
-                    .with_source(std::io::Error::other(e.to_string()))
-            })?;
-            for &b in &buf {
-                if b < 248 && out.len() < NONCE_LEN {
-                    out.push(char::from(ALPHABET[usize::from(b % 62)]));
-                }
+            let b = random_byte()?;
+            if b < 248 {
+                out.push(char::from(ALPHABET[usize::from(b % 62)]));
             }
         }
         Ok(out)

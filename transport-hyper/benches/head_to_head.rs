@@ -7,7 +7,8 @@
 //! `cargo bench -p wechatpay-transport-hyper --bench head_to_head` (default features: aws-lc-rs)
 //!
 //! Environment: `H2H_SECONDS` (per measurement, default 4), `H2H_ROUNDS` (rounds, Rust and Node
-//! interleaved, default 2). Without `node` and `npm` the Node side is skipped with a note.
+//! interleaved, default 3; each figure is the median of its rounds). Without `node` and `npm`
+//! the Node side is skipped with a note.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -237,7 +238,7 @@ fn main() {
     let rounds: u32 = std::env::var("H2H_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
+        .unwrap_or(3);
     let server = start_server();
     let keys_dir = workspace().join("mock-server/keys");
     let rt = tokio::runtime::Builder::new_multi_thread()
