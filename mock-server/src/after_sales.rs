@@ -1,17 +1,22 @@
-//! The two after-sales endpoints, validated as WeChat Pay validates them.
+//! The two after-sales endpoints, validated as WeChat Pay validates them (SPEC §1), with rules
+//! written here rather than borrowed from the client's validation.
 
 use serde_json::{Map, Value, json};
-use wechatpay_core::{
-    AfterSalesOrderAccepted, CreateAfterSalesOrder, Operation, QueryAfterSalesOrder, Scene,
-    SharingType,
-};
-use wiremock::Request;
+use wechatpay_core::{AfterSalesOrderAccepted, CreateAfterSalesOrder, Scene, SharingType};
 
 use crate::reply::Reply;
+use crate::simulator::SimRequest;
 use crate::state::{Created, State};
 
-/// `POST /v3/ecommerce/profitsharing/after-sales-orders`.
-pub(crate) fn create(state: &State, req: &Request) -> Reply {
+/// The longest `sub_mchid` and `transaction_id`.
+const MAX_ID: usize = 32;
+/// The longest `refund_id` accepted (WeChat's own limit is unconfirmed; its ids have 29 digits).
+const MAX_REFUND_ID: usize = 64;
+const SCENES: [&str; 3] = ["REFUND_TICKET", "CHANGE_TICKET", "RETURN_GOODS"];
+const TYPES: [&str; 1] = ["SERVICE_FEE_INCOME"];
+
+/// `POST /v3/ecommerce/profitsharing/after-sales-orders` by merchant `mchid`.
+pub(crate) fn create(state: &State, mchid: &str, req: &SimRequest<'_>) -> Reply {
     match parse_create(req) {
         Ok(order) => {
             let answer = AfterSalesOrderAccepted {
@@ -19,7 +24,7 @@ pub(crate) fn create(state: &State, req: &Request) -> Reply {
                 transaction_id: order.transaction_id.clone(),
                 amount: Some(order.amount),
             };
-            match state.create(order) {
+            match state.create(mchid, order) {
                 Created::New | Created::Repeat => Reply::json(200, &json!(answer)),
                 Created::Conflict => Reply::error(
                     400,
@@ -32,7 +37,34 @@ pub(crate) fn create(state: &State, req: &Request) -> Reply {
     }
 }
 
-fn parse_create(req: &Request) -> Result<CreateAfterSalesOrder, Reply> {
+/// Why a text field is refused, if it is: empty, too long, characters WeChat Pay refuses
+/// (outside 1-3 byte UTF-8, or control characters).
+fn text_problem(value: &str, max: usize) -> Option<String> {
+    if value.is_empty() {
+        return Some("must not be empty".into());
+    }
+    if value.len() > max {
+        return Some(format!("is {} bytes; at most {max}", value.len()));
+    }
+    if let Some(c) = value.chars().find(|c| c.len_utf8() > 3) {
+        return Some(format!(
+            "character U+{:04X} is outside the 1-3 byte UTF-8 range accepted",
+            u32::from(c)
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Some(format!("control character U+{:04X} is not accepted", u32::from(c)));
+    }
+    None
+}
+
+fn id_problem(value: &str) -> Option<String> {
+    text_problem(value, MAX_ID).or_else(|| {
+        (!value.bytes().all(|b| b.is_ascii_digit())).then(|| "must be digits".into())
+    })
+}
+
+fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
     let content_type = req
         .headers
         .get("content-type")
@@ -49,7 +81,7 @@ fn parse_create(req: &Request) -> Result<CreateAfterSalesOrder, Reply> {
             "Content-Type must be application/json",
         ));
     }
-    let text = std::str::from_utf8(&req.body).map_err(|e| {
+    let text = std::str::from_utf8(req.body).map_err(|e| {
         Reply::error(
             400,
             "PARAM_ERROR",
@@ -57,46 +89,46 @@ fn parse_create(req: &Request) -> Result<CreateAfterSalesOrder, Reply> {
         )
     })?;
     let value: Value = serde_json::from_str(text).map_err(|e| {
-        Reply::error(
-            400,
-            "PARAM_ERROR",
-            format!("the body is not valid JSON: {e}"),
-        )
+        Reply::error(400, "PARAM_ERROR", format!("the body is not valid JSON: {e}"))
     })?;
     let Value::Object(obj) = value else {
-        return Err(Reply::error(
-            400,
-            "PARAM_ERROR",
-            "the body must be a JSON object",
-        ));
+        return Err(Reply::error(400, "PARAM_ERROR", "the body must be a JSON object"));
     };
-    let order = CreateAfterSalesOrder {
-        sub_mchid: string(&obj, "sub_mchid")?,
-        transaction_id: string(&obj, "transaction_id")?,
-        amount: integer(&obj, "amount")?,
-        sharing_type: SharingType::from(string(&obj, "type")?),
-        scene: Scene::from(string(&obj, "scene")?),
-        refund_id: string(&obj, "refund_id")?,
+    let field = |name: &str, problem: Option<String>| match problem {
+        Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
+        None => Ok(()),
     };
-    order.validate().map_err(|e| {
-        let field = e.field().unwrap_or("body");
-        Reply::param_error(field, obj.get(field), e.to_string())
-    })?;
-    if !order.sharing_type.is_known() {
-        return Err(Reply::param_error(
-            "type",
-            obj.get("type"),
-            "unknown type; expected SERVICE_FEE_INCOME",
-        ));
-    }
-    if !order.scene.is_known() {
-        return Err(Reply::param_error(
-            "scene",
-            obj.get("scene"),
-            "unknown scene; expected REFUND_TICKET, CHANGE_TICKET or RETURN_GOODS",
-        ));
-    }
-    Ok(order)
+    let sub_mchid = string(&obj, "sub_mchid")?;
+    field("sub_mchid", id_problem(&sub_mchid))?;
+    let transaction_id = string(&obj, "transaction_id")?;
+    field("transaction_id", text_problem(&transaction_id, MAX_ID))?;
+    let amount = integer(&obj, "amount")?;
+    field(
+        "amount",
+        (amount <= 0).then(|| format!("must be a positive number of fen, got {amount}")),
+    )?;
+    let sharing_type = string(&obj, "type")?;
+    field(
+        "type",
+        (!TYPES.contains(&sharing_type.as_str()))
+            .then(|| "unknown type; expected SERVICE_FEE_INCOME".into()),
+    )?;
+    let scene = string(&obj, "scene")?;
+    field(
+        "scene",
+        (!SCENES.contains(&scene.as_str()))
+            .then(|| "unknown scene; expected REFUND_TICKET, CHANGE_TICKET or RETURN_GOODS".into()),
+    )?;
+    let refund_id = string(&obj, "refund_id")?;
+    field("refund_id", text_problem(&refund_id, MAX_REFUND_ID))?;
+    Ok(CreateAfterSalesOrder {
+        sub_mchid,
+        transaction_id,
+        amount,
+        sharing_type: SharingType::from(sharing_type),
+        scene: Scene::from(scene),
+        refund_id,
+    })
 }
 
 fn string(obj: &Map<String, Value>, field: &str) -> Result<String, Reply> {
@@ -121,30 +153,39 @@ fn integer(obj: &Map<String, Value>, field: &str) -> Result<i64, Reply> {
     }
 }
 
-/// `GET /v3/ecommerce/profitsharing/after-sales-orders?sub_mchid=…&transaction_id=…`.
-pub(crate) fn query(state: &State, req: &Request) -> Reply {
-    let mut sub_mchid = None;
-    let mut transaction_id = None;
-    for (name, value) in req.url.query_pairs() {
-        match name.as_ref() {
-            "sub_mchid" if sub_mchid.is_none() => sub_mchid = Some(value.into_owned()),
-            "transaction_id" if transaction_id.is_none() => {
-                transaction_id = Some(value.into_owned())
-            }
-            _ => {}
-        }
-    }
-    let Some(sub_mchid) = sub_mchid else {
-        return Reply::query_param_error("sub_mchid", "is required");
+/// The first value of each query parameter, percent-decoded (`+` stays a plus, as RFC 3986
+/// has it).
+pub(crate) fn query_param(query: &str, name: &str) -> Option<Result<String, ()>> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| ())
+        })
+    })
+}
+
+/// `GET /v3/ecommerce/profitsharing/after-sales-orders?sub_mchid=…&transaction_id=…` by
+/// merchant `mchid`: only its own orders exist for it.
+pub(crate) fn query(state: &State, mchid: &str, query: &str) -> Reply {
+    let param = |name: &str| match query_param(query, name) {
+        None => Err(Reply::query_param_error(name, "is required")),
+        Some(Err(())) => Err(Reply::query_param_error(name, "is not UTF-8 once decoded")),
+        Some(Ok(v)) => Ok(v),
     };
-    let Some(transaction_id) = transaction_id else {
-        return Reply::query_param_error("transaction_id", "is required");
+    let (sub_mchid, transaction_id) = match (param("sub_mchid"), param("transaction_id")) {
+        (Ok(s), Ok(t)) => (s, t),
+        (Err(e), _) | (_, Err(e)) => return e,
     };
-    let q = QueryAfterSalesOrder::new(sub_mchid, transaction_id);
-    if let Err(e) = q.validate() {
-        return Reply::query_param_error(e.field().unwrap_or("query"), e.to_string());
+    if let Some(issue) = id_problem(&sub_mchid) {
+        return Reply::query_param_error("sub_mchid", issue);
     }
-    match state.query(&q.sub_mchid, &q.transaction_id) {
+    if let Some(issue) = text_problem(&transaction_id, MAX_ID) {
+        return Reply::query_param_error("transaction_id", issue);
+    }
+    match state.query(mchid, &sub_mchid, &transaction_id) {
         Some(order) => Reply::json(200, &json!(order)),
         None => Reply::error(
             404,

@@ -23,16 +23,20 @@
 mod after_sales;
 mod auth;
 mod certificates;
+mod control;
 mod faults;
 pub mod keys;
 mod reply;
+#[cfg(feature = "standalone")]
+pub mod server;
+mod simulator;
 mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wechatpay_core::certificates::{ApiV3Key, CERTIFICATES_PATH};
+use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{
     AFTER_SALES_PATH, Client, ClientBuilder, Clock, Error, FailReason, KeyRing,
     MerchantCredentials, PlatformCertificate, PrivateKey, PublicKey, SystemClock,
@@ -40,13 +44,19 @@ use wechatpay_core::{
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use faults::{Fault, Route};
+pub use reply::SimResponse;
+pub use simulator::{CONTROL_PREFIX, SimRequest, Simulator};
 pub use state::{Answer, Outcome, StoredOrder};
 
-use reply::{Reply, Signer, fault_reply, render, request_id};
-use state::{Merchant, Platform, Processing, State};
+use reply::{Reply, Signer, render, request_id};
+use state::{Bounds, Merchant, Platform, Processing, State};
 
 /// The default cap on request bodies: WeChat Pay's JSON requests are small.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// The default number of answers kept in the log.
+pub const DEFAULT_MAX_LOG: usize = 10_000;
+/// The default number of orders kept (the oldest is forgotten first).
+pub const DEFAULT_MAX_ORDERS: usize = 100_000;
 
 /// Which key signs the mock's answers.
 #[non_exhaustive]
@@ -73,6 +83,7 @@ pub struct MockBuilder {
     listener: Option<std::net::TcpListener>,
     max_body: usize,
     log_to_stderr: bool,
+    bounds: Bounds,
 }
 
 impl Default for MockBuilder {
@@ -111,7 +122,21 @@ impl MockBuilder {
             listener: None,
             max_body: DEFAULT_MAX_BODY,
             log_to_stderr: false,
+            bounds: Bounds {
+                log: DEFAULT_MAX_LOG,
+                orders: DEFAULT_MAX_ORDERS,
+            },
         }
+    }
+
+    /// Keeps at most `answers` entries in the log (default [`DEFAULT_MAX_LOG`]; the oldest go
+    /// first) and at most `orders` orders (default [`DEFAULT_MAX_ORDERS`]): memory stays flat.
+    pub fn bounds(mut self, answers: usize, orders: usize) -> Self {
+        self.bounds = Bounds {
+            log: answers,
+            orders,
+        };
+        self
     }
 
     /// Forgets the test merchant (add others with [`MockBuilder::merchant`]).
@@ -212,12 +237,17 @@ impl MockBuilder {
         self
     }
 
-    /// Starts the mock.
+    /// The simulator alone, without a server: for the standalone binary's own server, or to
+    /// call [`Simulator::handle`] directly (a fuzzer, a test).
     ///
     /// # Errors
     /// [`wechatpay_core::ErrorKind::Key`] or [`wechatpay_core::ErrorKind::Config`] for unusable
     /// keys or ids.
-    pub async fn start(self) -> Result<MockWechatPay, Error> {
+    pub fn simulator(self) -> Result<Simulator, Error> {
+        self.parts().map(|p| p.simulator)
+    }
+
+    fn parts(self) -> Result<Parts, Error> {
         let wechatpay_key =
             PrivateKey::from_pem_with(&self.wechatpay_private_key, fastest_backend())?;
         let wechatpay_public_key = wechatpay_key.public_key()?;
@@ -259,18 +289,34 @@ impl MockBuilder {
             merchants,
             platforms,
             signer,
+            public_key_signer,
             self.clock,
             self.processing,
             self.max_body,
             self.log_to_stderr,
+            self.bounds,
         ));
-        let server = match self.listener {
+        Ok(Parts {
+            simulator: Simulator { state },
+            wechatpay_public_key: (self.wechatpay_public_key_id, wechatpay_public_key),
+            listener: self.listener,
+        })
+    }
+
+    /// Starts the mock on wiremock.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::Key`] or [`wechatpay_core::ErrorKind::Config`] for unusable
+    /// keys or ids.
+    pub async fn start(self) -> Result<MockWechatPay, Error> {
+        let parts = self.parts()?;
+        let server = match parts.listener {
             Some(l) => MockServer::builder().listener(l).start().await,
             None => MockServer::start().await,
         };
         Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
-                state: Arc::clone(&state),
+                simulator: parts.simulator.clone(),
             })
             .named("wechatpay")
             .mount(&server)
@@ -283,19 +329,26 @@ impl MockBuilder {
         Ok(MockWechatPay {
             test_merchant,
             server,
-            state,
-            wechatpay_public_key: (self.wechatpay_public_key_id, wechatpay_public_key),
-            public_key_signer,
+            state: Arc::clone(&parts.simulator.state),
+            simulator: parts.simulator,
+            wechatpay_public_key: parts.wechatpay_public_key,
         })
     }
+}
+
+/// What a builder makes before any server runs.
+struct Parts {
+    simulator: Simulator,
+    wechatpay_public_key: (String, PublicKey),
+    listener: Option<std::net::TcpListener>,
 }
 
 /// A running local WeChat Pay. Stops when dropped.
 pub struct MockWechatPay {
     server: MockServer,
     state: Arc<State>,
+    simulator: Simulator,
     wechatpay_public_key: (String, PublicKey),
-    public_key_signer: Signer,
     test_merchant: MerchantCredentials,
 }
 
@@ -327,6 +380,11 @@ impl MockWechatPay {
         self.server.uri()
     }
 
+    /// The simulator behind the server (its control API included).
+    pub fn simulator(&self) -> &Simulator {
+        &self.simulator
+    }
+
     /// The wiremock server, to mount mocks of your own beside WeChat Pay's rules (e.g. an
     /// endpoint the mock does not serve): give them `.with_priority(1)`, as the mock's own
     /// catch-all has wiremock's default priority 5. Answer them with
@@ -338,13 +396,13 @@ impl MockWechatPay {
     /// A JSON answer signed as the mock signs its own (2xx answers carry the signature
     /// headers), with a fresh `Request-ID`: for mocks mounted on [`MockWechatPay::server`].
     pub fn signed_answer(&self, status: u16, body: &serde_json::Value) -> ResponseTemplate {
-        render(
+        template(render(
             Reply::json(status, body),
             &request_id(),
             &self.state.signer(),
             self.state.now(),
             None,
-        )
+        ))
     }
 
     /// The socket address the mock listens on.
@@ -453,7 +511,7 @@ impl MockWechatPay {
     /// was not given.
     pub fn sign_with(&self, which: SignWith) -> Result<(), Error> {
         let signer = match which {
-            SignWith::PublicKey => self.public_key_signer.clone(),
+            SignWith::PublicKey => self.state.public_key_signer(),
             SignWith::PlatformCertificate => self
                 .state
                 .platform_signer(None)
@@ -528,101 +586,45 @@ pub(crate) fn fastest_backend() -> wechatpay_core::Backend {
         .unwrap_or_default()
 }
 
-/// The one wiremock responder: routes, authenticates, applies faults and signs.
+/// The one wiremock responder: the simulator, fed wiremock's request.
 struct Responder {
-    state: Arc<State>,
+    simulator: Simulator,
 }
 
-fn route_of(req: &Request) -> Route {
-    match (req.method.as_str(), req.url.path()) {
-        ("POST", AFTER_SALES_PATH) => Route::CreateAfterSales,
-        ("GET", AFTER_SALES_PATH) => Route::QueryAfterSales,
-        ("GET", CERTIFICATES_PATH) => Route::Certificates,
-        _ => Route::Unknown,
-    }
-}
-
-impl Responder {
-    /// The reply, and the signer to use instead of the current one (for `/v3/certificates`).
-    fn handle(&self, route: Route, req: &Request) -> (Reply, Option<Signer>) {
-        match self.handle_inner(route, req) {
-            Ok(done) => done,
-            Err(reply) => (reply, None),
+/// wiremock's response for a simulator answer.
+fn template(answer: SimResponse) -> ResponseTemplate {
+    let mut t = ResponseTemplate::new(answer.status);
+    let mut content_type = "application/json".to_owned();
+    for (name, value) in answer.headers {
+        if name == "Content-Type" {
+            content_type = value;
+        } else {
+            t = t.insert_header(name, value.as_str());
         }
     }
-
-    fn handle_inner(&self, route: Route, req: &Request) -> Result<(Reply, Option<Signer>), Reply> {
-        if req.body.len() > self.state.max_body {
-            return Err(Reply::error(
-                413,
-                "INVALID_REQUEST",
-                format!(
-                    "the body is {} bytes; at most {} are accepted",
-                    req.body.len(),
-                    self.state.max_body
-                ),
-            ));
-        }
-        if route == Route::Unknown {
-            return Err(
-                if matches!(req.url.path(), AFTER_SALES_PATH | CERTIFICATES_PATH) {
-                    Reply::error(
-                        405,
-                        "METHOD_NOT_ALLOWED",
-                        format!("{} is not allowed on this path", req.method),
-                    )
-                } else {
-                    Reply::error(404, "NOT_FOUND", "no such API: the path is not served")
-                },
-            );
-        }
-        let path_and_query = match req.url.query() {
-            Some(q) => format!("{}?{q}", req.url.path()),
-            None => req.url.path().to_owned(),
-        };
-        let mchid = auth::authenticate(&self.state, req, &path_and_query)?;
-        Ok(match route {
-            Route::CreateAfterSales => (after_sales::create(&self.state, req), None),
-            Route::Certificates => certificates::download(&self.state, &mchid)?,
-            _ => (after_sales::query(&self.state, req), None),
-        })
+    if let Some(d) = answer.delay {
+        t = t.set_delay(d);
     }
+    t.set_body_raw(answer.body, &content_type)
 }
 
 impl Respond for Responder {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let id = request_id();
-        let route = route_of(req);
-        let fault = self.state.take_fault(route);
-        let (reply, signer) = match fault.as_ref().and_then(fault_reply) {
-            Some(r) => (r, None),
-            None => self.handle(route, req),
+        // wiremock has parsed the target into a URL; in-process callers are this SDK's own
+        // clients, whose targets are already normal. The standalone server passes the raw one.
+        let target = match req.url.query() {
+            Some(q) => format!("{}?{q}", req.url.path()),
+            None => req.url.path().to_owned(),
         };
-        let (reply, signer) = if fault == Some(Fault::ProcessedThenSystemError) {
-            let failed = Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected after processing)");
-            (failed, signer)
-        } else {
-            (reply, signer)
+        let request = SimRequest {
+            method: req.method.as_str(),
+            target: &target,
+            headers: &req.headers,
+            body: &req.body,
         };
-        self.state.record(state::Answer {
-            method: req.method.to_string(),
-            path: req.url.path().to_owned(),
-            status: reply.status,
-            request_id: id.clone(),
-        });
-        if self.state.log_to_stderr {
-            eprintln!(
-                "{} {} -> {} (Request-ID {id}){}",
-                req.method,
-                req.url.path(),
-                reply.status,
-                fault
-                    .as_ref()
-                    .map(|f| format!(" [fault {f:?}]"))
-                    .unwrap_or_default()
-            );
-        }
-        let signer = signer.unwrap_or_else(|| self.state.signer());
-        render(reply, &id, &signer, self.state.now(), fault.as_ref())
+        template(
+            self.simulator
+                .handle(&request, self.simulator.state.now()),
+        )
     }
 }

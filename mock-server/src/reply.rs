@@ -1,8 +1,7 @@
 //! Building answers: WeChat Pay's error shape, and signed 2xx answers.
 
 use serde_json::{Value, json};
-use wechatpay_core::{PrivateKey, signing};
-use wiremock::ResponseTemplate;
+use wechatpay_core::PrivateKey;
 
 use crate::faults::Fault;
 use crate::keys::{random_alnum, random_hex};
@@ -62,9 +61,6 @@ impl Reply {
         )
     }
 
-    pub(crate) fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
 }
 
 /// Who signs the mock's answers.
@@ -74,22 +70,62 @@ pub(crate) struct Signer {
     pub(crate) key: PrivateKey,
 }
 
-/// Turns a reply into wiremock's response: `Request-ID` always; on 2xx, the signature headers
-/// (bent as `fault` asks).
+/// The scheme of WeChat Pay's answer signatures.
+const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
+
+/// The message WeChat Pay signs for an answer: `TIMESTAMP\nNONCE\nBODY\n`.
+fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(timestamp.len() + nonce.len() + body.len() + 3);
+    m.extend_from_slice(timestamp.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(nonce.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(body);
+    m.push(b'\n');
+    m
+}
+
+/// An answer as the simulator gives it: status, headers, body, and how long to hold it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers, in order.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body bytes.
+    pub body: Vec<u8>,
+    /// Hold the answer back this long (an injected delay), if set.
+    pub delay: Option<std::time::Duration>,
+}
+
+impl SimResponse {
+    /// The first header named `name` (lowercase), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Turns a reply into the answer: `Request-ID` always; on 2xx, the signature headers (bent as
+/// `fault` asks).
 pub(crate) fn render(
     reply: Reply,
     request_id: &str,
     signer: &Signer,
     now: i64,
     fault: Option<&Fault>,
-) -> ResponseTemplate {
-    let mut t = ResponseTemplate::new(reply.status)
-        .insert_header("Request-ID", request_id)
-        .insert_header("Server", "wechatpay-mock-server");
-    for (name, value) in &reply.extra_headers {
-        t = t.insert_header(*name, value.as_str());
+) -> SimResponse {
+    let mut headers = vec![
+        ("Request-ID", request_id.to_owned()),
+        ("Server", "wechatpay-mock-server".to_owned()),
+        ("Content-Type", reply.content_type.to_owned()),
+    ];
+    for (name, value) in reply.extra_headers {
+        headers.push((name, value));
     }
-    if reply.is_success() && fault != Some(&Fault::MissingSignature) {
+    if reply.status >= 200 && reply.status < 300 && fault != Some(&Fault::MissingSignature) {
         let timestamp = if fault == Some(&Fault::StaleTimestamp) {
             now - 600
         } else {
@@ -101,7 +137,7 @@ pub(crate) fn render(
             Some(Fault::SignatureProbe) => format!("WECHATPAY/SIGNTEST/{}", random_alnum(40)),
             _ => signer
                 .key
-                .sign_base64(&signing::response_message(&timestamp, &nonce, &reply.body))
+                .sign_base64(&response_message(&timestamp, &nonce, &reply.body))
                 .unwrap_or_default(),
         };
         let signature = if fault == Some(&Fault::BrokenSignature) {
@@ -114,17 +150,24 @@ pub(crate) fn render(
         } else {
             signer.serial.clone()
         };
-        t = t
-            .insert_header("Wechatpay-Timestamp", timestamp)
-            .insert_header("Wechatpay-Nonce", nonce)
-            .insert_header("Wechatpay-Serial", serial)
-            .insert_header("Wechatpay-Signature", signature)
-            .insert_header("Wechatpay-Signature-Type", signing::SCHEME);
+        headers.extend([
+            ("Wechatpay-Timestamp", timestamp),
+            ("Wechatpay-Nonce", nonce),
+            ("Wechatpay-Serial", serial),
+            ("Wechatpay-Signature", signature),
+            ("Wechatpay-Signature-Type", SCHEME.to_owned()),
+        ]);
     }
-    if let Some(Fault::Delay(d)) = fault {
-        t = t.set_delay(*d);
+    let delay = match fault {
+        Some(Fault::Delay(d)) => Some(*d),
+        _ => None,
+    };
+    SimResponse {
+        status: reply.status,
+        headers,
+        body: reply.body,
+        delay,
     }
-    t.set_body_raw(reply.body, reply.content_type)
 }
 
 /// The same base64 signature with its first character changed: well-formed, wrong.

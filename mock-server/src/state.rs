@@ -1,6 +1,6 @@
 //! What the mock remembers: merchants, orders, planned outcomes, armed faults.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use wechatpay_core::certificates::ApiV3Key;
@@ -52,6 +52,8 @@ pub enum Outcome {
     Success,
     /// `FAILED` with this reason.
     Failed(FailReason),
+    /// `PROCESSING` for ever: the result never comes.
+    StaysProcessing,
 }
 
 /// An order as the mock stores it.
@@ -68,7 +70,7 @@ pub struct StoredOrder {
 }
 
 /// One answer the mock gave, for tests to inspect.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Answer {
     /// The request's method.
     pub method: String,
@@ -87,20 +89,41 @@ pub(crate) struct Processing {
     pub(crate) seconds: i64,
 }
 
-type Key = (String, String);
+/// An order's key: the merchant that created it, the sub-merchant, the transaction.
+type Key = (String, String, String);
+/// A planned outcome's key: the sub-merchant and the transaction (whichever merchant asks).
+type PlanKey = (String, String);
+
+/// Limits that keep the mock's memory flat however long it runs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// The most answers kept in the log (oldest dropped first).
+    pub(crate) log: usize,
+    /// The most orders kept (oldest created dropped first).
+    pub(crate) orders: usize,
+}
 
 pub(crate) struct State {
     merchants: RwLock<HashMap<String, Merchant>>,
     platforms: RwLock<Vec<Platform>>,
     signer: RwLock<Signer>,
     clock: Arc<dyn Clock>,
-    orders: Mutex<HashMap<Key, StoredOrder>>,
-    outcomes: Mutex<HashMap<Key, Outcome>>,
+    orders: Mutex<Orders>,
+    outcomes: Mutex<HashMap<PlanKey, (Outcome, Option<Processing>)>>,
+    public_key_signer: Signer,
     faults: Mutex<Vec<Armed>>,
     processing: Mutex<Processing>,
-    answers: Mutex<Vec<Answer>>,
+    answers: Mutex<VecDeque<Answer>>,
+    bounds: Bounds,
     pub(crate) max_body: usize,
     pub(crate) log_to_stderr: bool,
+}
+
+/// Orders by key, and their keys in creation order (for eviction).
+#[derive(Default)]
+struct Orders {
+    by_key: HashMap<Key, StoredOrder>,
+    created: VecDeque<Key>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -112,21 +135,25 @@ impl State {
         merchants: HashMap<String, Merchant>,
         platforms: Vec<Platform>,
         signer: Signer,
+        public_key_signer: Signer,
         clock: Arc<dyn Clock>,
         processing: Processing,
         max_body: usize,
         log_to_stderr: bool,
+        bounds: Bounds,
     ) -> Self {
         Self {
             merchants: RwLock::new(merchants),
             platforms: RwLock::new(platforms),
             signer: RwLock::new(signer),
             clock,
-            orders: Mutex::new(HashMap::new()),
+            orders: Mutex::new(Orders::default()),
             outcomes: Mutex::new(HashMap::new()),
+            public_key_signer,
             faults: Mutex::new(Vec::new()),
             processing: Mutex::new(processing),
-            answers: Mutex::new(Vec::new()),
+            answers: Mutex::new(VecDeque::new()),
+            bounds,
             max_body,
             log_to_stderr,
         }
@@ -244,36 +271,88 @@ impl State {
     }
 
     pub(crate) fn record(&self, answer: Answer) {
-        lock(&self.answers).push(answer);
+        let mut log = lock(&self.answers);
+        if log.len() >= self.bounds.log {
+            log.pop_front();
+        }
+        if self.bounds.log > 0 {
+            log.push_back(answer);
+        }
     }
 
     pub(crate) fn answers(&self) -> Vec<Answer> {
-        lock(&self.answers).clone()
+        lock(&self.answers).iter().cloned().collect()
+    }
+
+    /// Forgets orders, planned outcomes, armed faults and the log.
+    pub(crate) fn reset(&self) {
+        *lock(&self.orders) = Orders::default();
+        lock(&self.outcomes).clear();
+        lock(&self.faults).clear();
+        lock(&self.answers).clear();
     }
 
     pub(crate) fn plan(&self, sub_mchid: &str, transaction_id: &str, outcome: Outcome) {
-        lock(&self.outcomes).insert((sub_mchid.to_owned(), transaction_id.to_owned()), outcome);
+        self.plan_with(sub_mchid, transaction_id, outcome, None);
     }
 
+    /// How the order ends, and (when given) how long it stays `PROCESSING` first.
+    pub(crate) fn plan_with(
+        &self,
+        sub_mchid: &str,
+        transaction_id: &str,
+        outcome: Outcome,
+        processing: Option<Processing>,
+    ) {
+        let mut plans = lock(&self.outcomes);
+        // Plans are kept as long as orders are: bounded the same way.
+        if plans.len() >= self.bounds.orders.max(1) {
+            plans.clear();
+        }
+        plans.insert(
+            (sub_mchid.to_owned(), transaction_id.to_owned()),
+            (outcome, processing),
+        );
+    }
+
+    /// The key pair of the WeChat Pay public key.
+    pub(crate) fn public_key_signer(&self) -> Signer {
+        self.public_key_signer.clone()
+    }
+
+    /// The order (`sub_mchid`, `transaction_id`), whichever merchant created it.
     pub(crate) fn order(&self, sub_mchid: &str, transaction_id: &str) -> Option<StoredOrder> {
         lock(&self.orders)
-            .get(&(sub_mchid.to_owned(), transaction_id.to_owned()))
-            .cloned()
+            .by_key
+            .iter()
+            .find(|((_, s, t), _)| s == sub_mchid && t == transaction_id)
+            .map(|(_, o)| o.clone())
     }
 
     pub(crate) fn order_count(&self) -> usize {
-        lock(&self.orders).len()
+        lock(&self.orders).by_key.len()
     }
 
-    /// Stores a new order, or says how an existing one compares.
-    pub(crate) fn create(&self, request: CreateAfterSalesOrder) -> Created {
-        let key = (request.sub_mchid.clone(), request.transaction_id.clone());
+/// Stores a new order, or says how an existing one compares.
+    pub(crate) fn create(&self, mchid: &str, request: CreateAfterSalesOrder) -> Created {
+        let key = (
+            mchid.to_owned(),
+            request.sub_mchid.clone(),
+            request.transaction_id.clone(),
+        );
         let mut orders = lock(&self.orders);
-        match orders.get(&key) {
+        match orders.by_key.get(&key) {
             Some(existing) if existing.request == request => Created::Repeat,
             Some(_) => Created::Conflict,
             None => {
-                orders.insert(
+                while orders.by_key.len() >= self.bounds.orders.max(1) {
+                    let Some(oldest) = orders.created.pop_front() else {
+                        break;
+                    };
+                    orders.by_key.remove(&oldest);
+                }
+                orders.created.push_back(key.clone());
+                orders.by_key.insert(
                     key,
                     StoredOrder {
                         request,
@@ -289,18 +368,26 @@ impl State {
 
     /// Answers a query: counts it, and moves the order to its final result once its
     /// processing time and query count have passed.
-    pub(crate) fn query(&self, sub_mchid: &str, transaction_id: &str) -> Option<AfterSalesOrder> {
-        let key = (sub_mchid.to_owned(), transaction_id.to_owned());
-        let processing = *lock(&self.processing);
-        let outcome = lock(&self.outcomes)
-            .get(&key)
-            .cloned()
-            .unwrap_or(Outcome::Success);
+    /// Only the merchant that created an order sees it.
+    pub(crate) fn query(
+        &self,
+        mchid: &str,
+        sub_mchid: &str,
+        transaction_id: &str,
+    ) -> Option<AfterSalesOrder> {
+        let plan_key = (sub_mchid.to_owned(), transaction_id.to_owned());
+        let key = (mchid.to_owned(), plan_key.0.clone(), plan_key.1.clone());
+        let (outcome, processing) = match lock(&self.outcomes).get(&plan_key) {
+            Some((outcome, Some(p))) => (outcome.clone(), *p),
+            Some((outcome, None)) => (outcome.clone(), *lock(&self.processing)),
+            None => (Outcome::Success, *lock(&self.processing)),
+        };
         let now = self.now();
         let mut orders = lock(&self.orders);
-        let order = orders.get_mut(&key)?;
+        let order = orders.by_key.get_mut(&key)?;
         order.queries = order.queries.saturating_add(1);
         if order.finished_at.is_none()
+            && outcome != Outcome::StaysProcessing
             && order.queries > processing.queries
             && now - order.created_at >= processing.seconds
         {
@@ -310,6 +397,7 @@ impl State {
             (None, _) => (ProfitSharingResult::Processing, None),
             (Some(_), Outcome::Success) => (ProfitSharingResult::Success, None),
             (Some(_), Outcome::Failed(r)) => (ProfitSharingResult::Failed, Some(r.clone())),
+            (Some(_), _) => (ProfitSharingResult::Processing, None),
         };
         let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
         Some(AfterSalesOrder {
