@@ -51,6 +51,11 @@ fn route_of(method: &str, path: &str) -> Route {
 }
 
 impl Simulator {
+    /// The simulator's clock, in Unix seconds (the builder's [`wechatpay_core::Clock`]).
+    pub fn now(&self) -> i64 {
+        self.state.now()
+    }
+
     /// The answer WeChat Pay (or, under [`CONTROL_PREFIX`], the control API) gives to `req` at
     /// `now` (Unix seconds). Every answer is recorded in the bounded log.
     pub fn handle(&self, req: &SimRequest<'_>, now: i64) -> SimResponse {

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{PlatformCertificate, PublicKey};
-use wechatpay_mock_server::{MockBuilder, SignWith, keys};
+use wechatpay_mock_server::server::{Limits, serve};
+use wechatpay_mock_server::{DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, MockBuilder, SignWith, keys};
 
 /// A signature-true local WeChat Pay (after-sales profit sharing), for tests.
 #[derive(Parser, Debug)]
@@ -57,6 +58,86 @@ struct Cli {
     /// Log nothing per request.
     #[arg(long)]
     quiet: bool,
+    /// Another merchant, as MCHID:SERIAL:PUBLIC_KEY_FILE (repeatable).
+    #[arg(long = "merchant", value_name = "MCHID:SERIAL:FILE")]
+    merchants: Vec<String>,
+    /// A JSON file of more merchants:
+    /// {"merchants": [{"mchid", "serial", "public_key_file" or "public_key", "apiv3_key"?}]}.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The most answers kept in the log (GET /mock/log); the oldest go first.
+    #[arg(long, default_value_t = DEFAULT_MAX_LOG)]
+    max_log: usize,
+    /// The most orders kept; the oldest are forgotten first.
+    #[arg(long, default_value_t = DEFAULT_MAX_ORDERS)]
+    max_orders: usize,
+    /// The largest request body read, in bytes (413 beyond it).
+    #[arg(long, default_value_t = wechatpay_mock_server::DEFAULT_MAX_BODY)]
+    max_body: usize,
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, default_value_t = 10)]
+    body_timeout: u64,
+}
+
+/// One merchant of --config.
+#[derive(serde::Deserialize)]
+struct MerchantEntry {
+    mchid: String,
+    serial: String,
+    public_key: Option<String>,
+    public_key_file: Option<PathBuf>,
+    apiv3_key: Option<String>,
+}
+
+/// The --config file.
+#[derive(serde::Deserialize)]
+struct Config {
+    #[serde(default)]
+    merchants: Vec<MerchantEntry>,
+}
+
+/// The merchants of --merchant flags and --config, loaded.
+fn more_merchants(cli: &Cli) -> Result<Vec<(String, String, PublicKey, Option<ApiV3Key>)>, Fatal> {
+    let mut out = Vec::new();
+    for spec in &cli.merchants {
+        let mut it = spec.splitn(3, ':');
+        let (Some(mchid), Some(serial), Some(file)) = (it.next(), it.next(), it.next()) else {
+            return Err(Fatal(format!("--merchant {spec:?}: expected MCHID:SERIAL:PUBLIC_KEY_FILE")));
+        };
+        let pem = read(Path::new(file), "--merchant public key")?;
+        let key = PublicKey::from_pem(&pem).map_err(|e| Fatal(format!("--merchant {file}: {e}")))?;
+        out.push((mchid.to_owned(), serial.to_owned(), key, None));
+    }
+    if let Some(path) = &cli.config {
+        let text = read(path, "--config")?;
+        let config: Config = serde_json::from_str(&text)
+            .map_err(|e| Fatal(format!("--config {}: {e}", path.display())))?;
+        for m in config.merchants {
+            let pem = match (&m.public_key, &m.public_key_file) {
+                (Some(pem), _) => pem.clone(),
+                (None, Some(file)) => read(file, "--config public_key_file")?,
+                (None, None) => {
+                    return Err(Fatal(format!(
+                        "--config: merchant {} needs public_key or public_key_file",
+                        m.mchid
+                    )));
+                }
+            };
+            let key = PublicKey::from_pem(&pem)
+                .map_err(|e| Fatal(format!("--config: merchant {}: {e}", m.mchid)))?;
+            let apiv3 = m
+                .apiv3_key
+                .as_deref()
+                .map(ApiV3Key::new)
+                .transpose()
+                .map_err(|e| Fatal(format!("--config: merchant {}: apiv3_key: {e}", m.mchid)))?;
+            out.push((m.mchid, m.serial, key, apiv3));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -173,14 +254,28 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         None => None,
     };
 
-    let listener = std::net::TcpListener::bind(cli.listen)
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
         .map_err(|e| Fatal(format!("cannot listen on {}: {e}", cli.listen)))?;
+    let base_url = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_err(|e| Fatal(format!("cannot listen on {}: {e}", cli.listen)))?
+    );
     let mut builder = MockBuilder::new()
         .without_test_merchant()
         .merchant(&mchid, &merchant_serial, merchant_public)
         .wechatpay_key(&wechatpay_id, &wechatpay_private)
-        .listener(listener)
+        .bounds(cli.max_log, cli.max_orders)
+        .max_body(cli.max_body)
         .log_to_stderr(!cli.quiet);
+    for (id, serial, key, apiv3) in more_merchants(&cli)? {
+        builder = builder.merchant(&id, &serial, key);
+        if let Some(apiv3) = apiv3 {
+            builder = builder.apiv3_key(&id, apiv3);
+        }
+    }
     if let Some((cert, key)) = &platform {
         builder = builder.platform_certificate(cert, key);
     }
@@ -190,10 +285,11 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
     if cli.sign_with == SignWithArg::PlatformCertificate {
         builder = builder.sign_with(SignWith::PlatformCertificate);
     }
-    let mock = builder.start().await.map_err(|e| Fatal(e.to_string()))?;
+    let simulator = builder.simulator().map_err(|e| Fatal(e.to_string()))?;
 
     let mut ready = serde_json::json!({
-        "base_url": mock.base_url(),
+        "base_url": base_url,
+        "control_url": format!("{base_url}/mock/"),
         "mchid": mchid,
         "merchant_serial": merchant_serial,
         "merchant_private_key": merchant_private_path.map(|p| p.display().to_string()),
@@ -212,11 +308,16 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         .and_then(|()| stdout.flush())
         .map_err(|e| Fatal(format!("stdout: {e}")))?;
     drop(stdout);
-    eprintln!("wechatpay-mock-server: listening on {}", mock.base_url());
-
-    wait_for_signal().await;
+    eprintln!("wechatpay-mock-server: listening on {base_url}");
+    let limits = Limits {
+        header_timeout: std::time::Duration::from_secs(cli.header_timeout.max(1)),
+        body_timeout: std::time::Duration::from_secs(cli.body_timeout.max(1)),
+        max_body: cli.max_body,
+    };
+    serve(listener, simulator, limits, wait_for_signal())
+        .await
+        .map_err(|e| Fatal(format!("serving: {e}")))?;
     eprintln!("wechatpay-mock-server: stopping");
-    drop(mock);
     Ok(())
 }
 
