@@ -53,15 +53,17 @@ fn text_problem(value: &str, max: usize) -> Option<String> {
         ));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Some(format!("control character U+{:04X} is not accepted", u32::from(c)));
+        return Some(format!(
+            "control character U+{:04X} is not accepted",
+            u32::from(c)
+        ));
     }
     None
 }
 
 fn id_problem(value: &str) -> Option<String> {
-    text_problem(value, MAX_ID).or_else(|| {
-        (!value.bytes().all(|b| b.is_ascii_digit())).then(|| "must be digits".into())
-    })
+    text_problem(value, MAX_ID)
+        .or_else(|| (!value.bytes().all(|b| b.is_ascii_digit())).then(|| "must be digits".into()))
 }
 
 fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
@@ -89,10 +91,18 @@ fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
         )
     })?;
     let value: Value = serde_json::from_str(text).map_err(|e| {
-        Reply::error(400, "PARAM_ERROR", format!("the body is not valid JSON: {e}"))
+        Reply::error(
+            400,
+            "PARAM_ERROR",
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     let Value::Object(obj) = value else {
-        return Err(Reply::error(400, "PARAM_ERROR", "the body must be a JSON object"));
+        return Err(Reply::error(
+            400,
+            "PARAM_ERROR",
+            "the body must be a JSON object",
+        ));
     };
     let field = |name: &str, problem: Option<String>| match problem {
         Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),

@@ -125,10 +125,12 @@ pub(crate) fn authenticate(state: &State, req: &SimRequest<'_>, now: i64) -> Res
             auth.serial_no, auth.mchid
         )));
     }
-    let timestamp: i64 = auth
-        .timestamp
-        .parse()
-        .map_err(|_| sign_error(format!("timestamp {:?} is not Unix seconds", auth.timestamp)))?;
+    let timestamp: i64 = auth.timestamp.parse().map_err(|_| {
+        sign_error(format!(
+            "timestamp {:?} is not Unix seconds",
+            auth.timestamp
+        ))
+    })?;
     let skew = now.abs_diff(timestamp);
     if skew > MAX_SKEW_SECS {
         return Err(sign_error(format!(

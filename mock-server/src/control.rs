@@ -54,8 +54,13 @@ pub(crate) fn handle(sim: &Simulator, method: &str, path: &str, query: &str, bod
         }
         (
             _,
-            "/mock/outcomes" | "/mock/faults" | "/mock/merchants" | "/mock/platform-certificates"
-            | "/mock/platform-certificates/retire" | "/mock/sign-with" | "/mock/log"
+            "/mock/outcomes"
+            | "/mock/faults"
+            | "/mock/merchants"
+            | "/mock/platform-certificates"
+            | "/mock/platform-certificates/retire"
+            | "/mock/sign-with"
+            | "/mock/log"
             | "/mock/reset",
         ) => Err(Reply::error(
             405,
@@ -114,7 +119,11 @@ fn fault(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
         "create" => Route::CreateAfterSales,
         "query" => Route::QueryAfterSales,
         "certificates" => Route::Certificates,
-        other => return Err(bad(format!("route {other:?}: any, create, query or certificates"))),
+        other => {
+            return Err(bad(format!(
+                "route {other:?}: any, create, query or certificates"
+            )));
+        }
     };
     let delay = std::time::Duration::from_millis(b.delay_ms.unwrap_or(2_000));
     let fault = match b.kind.as_str() {
@@ -153,7 +162,8 @@ fn merchant(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
     if b.mchid.is_empty() || !b.mchid.bytes().all(|c| c.is_ascii_digit()) || b.mchid.len() > 32 {
         return Err(bad("mchid must be 1 to 32 digits"));
     }
-    let public_key = PublicKey::from_pem(&b.public_key).map_err(|e| bad(format!("public_key: {e}")))?;
+    let public_key =
+        PublicKey::from_pem(&b.public_key).map_err(|e| bad(format!("public_key: {e}")))?;
     let apiv3_key = b
         .apiv3_key
         .as_deref()
@@ -192,7 +202,9 @@ struct Serial {
 
 fn retire(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
     let b: Serial = parse(body)?;
-    Ok(ok(json!({ "retired": sim.state.retire_platform(&b.serial) })))
+    Ok(ok(
+        json!({ "retired": sim.state.retire_platform(&b.serial) }),
+    ))
 }
 
 fn sign_with(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {

@@ -622,9 +622,6 @@ impl Respond for Responder {
             headers: &req.headers,
             body: &req.body,
         };
-        template(
-            self.simulator
-                .handle(&request, self.simulator.state.now()),
-        )
+        template(self.simulator.handle(&request, self.simulator.state.now()))
     }
 }

@@ -60,7 +60,6 @@ impl Reply {
             }),
         )
     }
-
 }
 
 /// Who signs the mock's answers.

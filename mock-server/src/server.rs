@@ -89,7 +89,11 @@ fn refusal(simulator: &Simulator, status: u16, code: &str, message: &str) -> Sim
     )
 }
 
-async fn answer(simulator: &Simulator, limits: Limits, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(
+    simulator: &Simulator,
+    limits: Limits,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let answer = if parts.uri.scheme().is_some() || parts.uri.path_and_query().is_none() {
         refusal(
@@ -118,14 +122,24 @@ async fn answer(simulator: &Simulator, limits: Limits, req: Request<Incoming>) -
         )
         .await;
         match read {
-            Err(_) => refusal(simulator, 408, "INVALID_REQUEST", "the body did not arrive in time"),
+            Err(_) => refusal(
+                simulator,
+                408,
+                "INVALID_REQUEST",
+                "the body did not arrive in time",
+            ),
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => refusal(
                 simulator,
                 413,
                 "INVALID_REQUEST",
                 &format!("the body is larger than {} bytes", limits.max_body),
             ),
-            Ok(Err(_)) => refusal(simulator, 400, "INVALID_REQUEST", "the body could not be read"),
+            Ok(Err(_)) => refusal(
+                simulator,
+                400,
+                "INVALID_REQUEST",
+                "the body could not be read",
+            ),
             Ok(Ok(collected)) => {
                 let body = collected.to_bytes();
                 let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -143,8 +157,8 @@ async fn answer(simulator: &Simulator, limits: Limits, req: Request<Incoming>) -
         tokio::time::sleep(delay).await;
     }
     let mut response = Response::new(Full::new(Bytes::from(answer.body)));
-    *response.status_mut() =
-        http::StatusCode::from_u16(answer.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = http::StatusCode::from_u16(answer.status)
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in answer.headers {
         if let Ok(value) = http::HeaderValue::try_from(value) {
             response.headers_mut().append(name, value);

@@ -144,8 +144,9 @@ impl Simulator {
         };
         match route {
             Route::CreateAfterSales => (after_sales::create(state, &mchid, req), None),
-            Route::Certificates => certificates::download(state, &mchid)
-                .unwrap_or_else(|reply| (reply, None)),
+            Route::Certificates => {
+                certificates::download(state, &mchid).unwrap_or_else(|reply| (reply, None))
+            }
             _ => (after_sales::query(state, &mchid, query), None),
         }
     }

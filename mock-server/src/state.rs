@@ -131,6 +131,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl State {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "called once, by the builder, with each of its settings"
+    )]
     pub(crate) fn new(
         merchants: HashMap<String, Merchant>,
         platforms: Vec<Platform>,
@@ -333,7 +337,7 @@ impl State {
         lock(&self.orders).by_key.len()
     }
 
-/// Stores a new order, or says how an existing one compares.
+    /// Stores a new order, or says how an existing one compares.
     pub(crate) fn create(&self, mchid: &str, request: CreateAfterSalesOrder) -> Created {
         let key = (
             mchid.to_owned(),

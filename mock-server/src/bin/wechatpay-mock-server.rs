@@ -99,16 +99,22 @@ struct Config {
     merchants: Vec<MerchantEntry>,
 }
 
+/// A merchant loaded from --merchant or --config: id, serial, public key, APIv3 key.
+type LoadedMerchant = (String, String, PublicKey, Option<ApiV3Key>);
+
 /// The merchants of --merchant flags and --config, loaded.
-fn more_merchants(cli: &Cli) -> Result<Vec<(String, String, PublicKey, Option<ApiV3Key>)>, Fatal> {
+fn more_merchants(cli: &Cli) -> Result<Vec<LoadedMerchant>, Fatal> {
     let mut out = Vec::new();
     for spec in &cli.merchants {
         let mut it = spec.splitn(3, ':');
         let (Some(mchid), Some(serial), Some(file)) = (it.next(), it.next(), it.next()) else {
-            return Err(Fatal(format!("--merchant {spec:?}: expected MCHID:SERIAL:PUBLIC_KEY_FILE")));
+            return Err(Fatal(format!(
+                "--merchant {spec:?}: expected MCHID:SERIAL:PUBLIC_KEY_FILE"
+            )));
         };
         let pem = read(Path::new(file), "--merchant public key")?;
-        let key = PublicKey::from_pem(&pem).map_err(|e| Fatal(format!("--merchant {file}: {e}")))?;
+        let key =
+            PublicKey::from_pem(&pem).map_err(|e| Fatal(format!("--merchant {file}: {e}")))?;
         out.push((mchid.to_owned(), serial.to_owned(), key, None));
     }
     if let Some(path) = &cli.config {
