@@ -55,8 +55,16 @@ pub fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
     m
 }
 
-/// The five fields of an `Authorization` header.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The five fields of an `Authorization` header. Its `Debug` redacts the signature.
+///
+/// ```
+/// let a = wechatpay_core::signing::Authorization {
+///     mchid: "1900000100".into(), serial_no: "ABC".into(), timestamp: "1".into(),
+///     nonce_str: "n".into(), signature: "c2VjcmV0".into(),
+/// };
+/// assert!(!format!("{a:?}").contains("c2VjcmV0"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
 pub struct Authorization {
     /// The merchant id.
     pub mchid: String,
@@ -68,6 +76,18 @@ pub struct Authorization {
     pub nonce_str: String,
     /// The base64 signature.
     pub signature: String,
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization")
+            .field("mchid", &self.mchid)
+            .field("serial_no", &self.serial_no)
+            .field("timestamp", &self.timestamp)
+            .field("nonce_str", &self.nonce_str)
+            .field("signature", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Authorization {
