@@ -61,6 +61,17 @@ fn text_problem(value: &str, max: usize) -> Option<String> {
     None
 }
 
+/// An enumeration value's form: 1 to 64 of `A-Z`, `0-9`, `_`.
+fn enum_form_problem(value: &str) -> Option<String> {
+    if value.is_empty() || value.len() > 64 {
+        return Some("must be 1 to 64 characters".into());
+    }
+    (!value
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+    .then(|| "must be an uppercase value such as REFUND_TICKET".into())
+}
+
 fn id_problem(value: &str) -> Option<String> {
     text_problem(value, MAX_ID)
         .or_else(|| (!value.bytes().all(|b| b.is_ascii_digit())).then(|| "must be digits".into()))
@@ -117,20 +128,24 @@ fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
         "amount",
         (amount <= 0).then(|| format!("must be a positive number of fen, got {amount}")),
     )?;
+    // Enumerations: first their form, in field order; whether the value is one WeChat Pay
+    // knows is checked once every field is well-formed.
     let sharing_type = string(&obj, "type")?;
+    field("type", enum_form_problem(&sharing_type))?;
+    let scene = string(&obj, "scene")?;
+    field("scene", enum_form_problem(&scene))?;
+    let refund_id = string(&obj, "refund_id")?;
+    field("refund_id", text_problem(&refund_id, MAX_REFUND_ID))?;
     field(
         "type",
         (!TYPES.contains(&sharing_type.as_str()))
             .then(|| "unknown type; expected SERVICE_FEE_INCOME".into()),
     )?;
-    let scene = string(&obj, "scene")?;
     field(
         "scene",
         (!SCENES.contains(&scene.as_str()))
             .then(|| "unknown scene; expected REFUND_TICKET, CHANGE_TICKET or RETURN_GOODS".into()),
     )?;
-    let refund_id = string(&obj, "refund_id")?;
-    field("refund_id", text_problem(&refund_id, MAX_REFUND_ID))?;
     Ok(CreateAfterSalesOrder {
         sub_mchid,
         transaction_id,
