@@ -6,39 +6,14 @@
 //!
 //! `SOAK_REQUESTS` (default 100000) and `SOAK_CONNECTIONS` (default 8) change the load.
 
-use std::io::BufRead as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use wechatpay_core::http::Request;
-use wechatpay_core::{Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, Scene};
-use wechatpay_mock_server::keys;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `(cpu, rss_kib)` of a process: user + system time, and resident set.
-fn usage(pid: u32) -> (Duration, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0))
-        .collect();
-    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (Duration::from_millis(ticks * 10), rss)
-}
+use wechatpay_core::{CreateAfterSalesOrder, Scene};
+use wechatpay_mock_server::process::{self, Standalone};
 
 /// One request serialised for keep-alive.
 fn wire(req: &Request<Vec<u8>>) -> Vec<u8> {
@@ -99,68 +74,20 @@ fn main() {
     }
     let total = env_or("SOAK_REQUESTS", 100_000);
     let connections = env_or("SOAK_CONNECTIONS", 8).max(1);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .current_dir(workspace())
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "wechatpay-mock-server",
-            "--features",
-            "standalone",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(built.success());
-    let keys_dir = workspace().join("mock-server/keys");
-    let mut child = Command::new(workspace().join("target/release/wechatpay-mock-server"))
-        .args(["--quiet", "--max-orders", "5000", "--max-log", "1000"])
-        .args([
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-public-key")
-        .arg(keys_dir.join("merchant_public_key.pem"))
-        .args([
-            "--wechatpay-public-key-id",
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        ])
-        .arg("--wechatpay-private-key")
-        .arg(keys_dir.join("wechatpay_private_key.pem"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the mock");
-    let pid = child.id();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready");
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("JSON");
-    let base_url = ready["base_url"].as_str().expect("url").to_owned();
-    let addr: SocketAddr = base_url
+    let binary = process::binary(true).expect("the mock binary");
+    let mock = Standalone::start(
+        &binary,
+        &["--quiet", "--max-orders", "5000", "--max-log", "1000"],
+        Stdio::inherit(),
+    )
+    .expect("the mock starts");
+    let pid = mock.pid();
+    let addr: SocketAddr = mock
+        .base_url()
         .trim_start_matches("http://")
         .parse()
         .expect("addr");
-
-    let merchant = MerchantCredentials::from_pem(
-        keys::TEST_MCHID,
-        keys::TEST_MERCHANT_SERIAL,
-        keys::TEST_MERCHANT_PRIVATE_KEY,
-    )
-    .expect("merchant");
-    let ring = KeyRing::new()
-        .with_wechatpay_public_key_pem(
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            keys::TEST_WECHATPAY_PUBLIC_KEY,
-        )
-        .expect("ring");
-    let client = Client::builder(merchant, ring)
-        .base_url(&base_url)
-        .build()
-        .expect("client");
+    let client = mock.test_client().expect("client");
     let create = |i: usize| {
         CreateAfterSalesOrder::new(
             "1900000109",
@@ -180,10 +107,10 @@ fn main() {
     let creates: Vec<Vec<u8>> = (0..20_000)
         .map(|i| wire(&client.prepare(&create(i)).expect("sign").0))
         .collect();
-    let (cpu0, rss0) = usage(pid);
+    let (cpu0, rss0) = process::usage(pid);
     let statuses = rt.block_on(drive(addr, creates));
     assert!(statuses.iter().all(|&s| s == 200));
-    let (cpu1, rss_orders) = usage(pid);
+    let (cpu1, rss_orders) = process::usage(pid);
     // Then `total` verified queries of the last order: one signed request replayed (the mock
     // checks each one's signature and signs each answer), over keep-alive connections.
     let query = wire(&client.prepare(&create(19_999).query()).expect("sign").0);
@@ -200,13 +127,12 @@ fn main() {
         all
     });
     let wall = started.elapsed();
-    let (cpu2, rss_end) = usage(pid);
+    let (cpu2, rss_end) = process::usage(pid);
     assert!(
         statuses.iter().all(|&s| s == 200),
         "every query answered 200"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(mock);
     let n = statuses.len();
     println!(
         "{n} verified queries over {connections} keep-alive connections, after 20,000 creates"

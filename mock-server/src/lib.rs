@@ -26,6 +26,7 @@ mod certificates;
 mod control;
 mod faults;
 pub mod keys;
+pub mod process;
 mod reply;
 #[cfg(feature = "standalone")]
 pub mod server;

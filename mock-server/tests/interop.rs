@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use std::io::BufRead as _;
 use wechatpay_mock_server::keys;
+use wechatpay_mock_server::process::{self, Standalone};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 
@@ -20,46 +20,8 @@ fn here(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn keys_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("keys")
-}
-
-/// The binary with the shared test merchant, and its readiness line; killed on drop.
-struct Running(std::process::Child, serde_json::Value);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start() -> Running {
-    let mut child = Command::new(BIN)
-        .args([
-            "--quiet",
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-public-key")
-        .arg(keys_dir().join("merchant_public_key.pem"))
-        .args([
-            "--wechatpay-public-key-id",
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        ])
-        .arg("--wechatpay-private-key")
-        .arg(keys_dir().join("wechatpay_private_key.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the mock");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready line");
-    Running(child, serde_json::from_str(&line).expect("JSON"))
+fn start() -> Standalone {
+    Standalone::start(Path::new(BIN), &["--quiet"], Stdio::null()).expect("the mock starts")
 }
 
 fn required() -> bool {
@@ -69,16 +31,16 @@ fn required() -> bool {
 /// Runs a client script; its JSON line.
 fn run(program: &str, script: &str, env: &[(&str, String)]) -> Option<serde_json::Value> {
     let mock = start();
-    let base_url = mock.1["base_url"].as_str().expect("base_url").to_owned();
+    let base_url = mock.base_url().to_owned();
     let out = Command::new(program)
         .arg(here(script))
         .arg(&base_url)
         .args([keys::TEST_MCHID, keys::TEST_MERCHANT_SERIAL])
-        .arg(keys_dir().join("merchant_private_key.pem"))
+        .arg(process::keys_dir().join("merchant_private_key.pem"))
         .arg(keys::TEST_WECHATPAY_PUBLIC_KEY_ID)
-        .arg(keys_dir().join("wechatpay_public_key.pem"))
+        .arg(process::keys_dir().join("wechatpay_public_key.pem"))
         // The wrong key: WeChat Pay's own, posing as the merchant's.
-        .arg(keys_dir().join("wechatpay_private_key.pem"))
+        .arg(process::keys_dir().join("wechatpay_private_key.pem"))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output();
     let out = match out {

@@ -10,16 +10,17 @@ use std::time::{Duration, Instant};
 
 use common::{json, send, send_raw};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use wechatpay_core::{
     Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, QueryAfterSalesOrder, Scene,
 };
 use wechatpay_mock_server::keys;
+use wechatpay_mock_server::process::Standalone;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 
 struct Sandbox {
-    child: Child,
+    mock: Standalone,
     ready: serde_json::Value,
     stderr: std::path::PathBuf,
     _dir: tempfile::TempDir,
@@ -30,33 +31,15 @@ impl Sandbox {
     async fn start(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let stderr = dir.path().join("stderr.log");
-        let keys_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/keys");
-        let mut child = Command::new(BIN)
-            .args([
-                "--mchid",
-                keys::TEST_MCHID,
-                "--merchant-serial",
-                keys::TEST_MERCHANT_SERIAL,
-            ])
-            .arg("--merchant-public-key")
-            .arg(format!("{keys_dir}/merchant_public_key.pem"))
-            .arg("--keys-dir")
-            .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .await
-            .expect("ready line");
-        let ready = serde_json::from_str(&line).expect("JSON");
+        let keys_dir = dir.path().to_str().expect("utf8").to_owned();
+        let mut args = vec!["--keys-dir", keys_dir.as_str()];
+        args.extend_from_slice(extra);
+        let log = std::fs::File::create(&stderr).expect("stderr file");
+        let mock = Standalone::start(std::path::Path::new(BIN), &args, Stdio::from(log))
+            .expect("the mock starts");
         Self {
-            child,
-            ready,
+            ready: mock.ready().clone(),
+            mock,
             stderr,
             _dir: dir,
         }
@@ -118,9 +101,8 @@ impl Sandbox {
     }
 
     /// Stops the binary; its stderr, which must show no panic.
-    async fn stop(mut self) -> String {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
+    async fn stop(self) -> String {
+        drop(self.mock);
         let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
         assert!(!log.contains("panicked"), "a panic in the mock:\n{log}");
         log

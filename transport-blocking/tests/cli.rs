@@ -560,32 +560,7 @@ fn commands_run_in_certificate_mode_without_a_public_key() {
 /// The standalone `wechatpay-mock-server` binary: next to this test's executable when the
 /// workspace was built (as `cargo test --workspace` does), else built now.
 fn mock_server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let bin = dir.join(format!(
-        "wechatpay-mock-server{}",
-        std::env::consts::EXE_SUFFIX
-    ));
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "-p",
-                "wechatpay-mock-server",
-                "--features",
-                "standalone",
-                "--bin",
-                "wechatpay-mock-server",
-            ])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building the mock server failed");
-    }
-    bin
+    wechatpay_mock_server::process::binary(false).expect("the mock binary")
 }
 
 /// A running standalone mock and its readiness line; killed on drop.

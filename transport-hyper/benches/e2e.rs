@@ -40,14 +40,14 @@ fn benches(c: &mut Criterion) {
     let query = {
         let op = fresh_create();
         let blocking =
-            BlockingClient::new(core(&server.base_url, Backend::default())).expect("client");
+            BlockingClient::new(core(server.base_url(), Backend::default())).expect("client");
         blocking.execute(&op).expect("seed order");
         op.query()
     };
 
     for &backend in Backend::all() {
         let hyper = rt
-            .block_on(async { HyperClient::new(core(&server.base_url, backend)) })
+            .block_on(async { HyperClient::new(core(server.base_url(), backend)) })
             .expect("hyper");
         let mut group = c.benchmark_group(format!("e2e/{backend:?}"));
         group
@@ -65,7 +65,7 @@ fn benches(c: &mut Criterion) {
                     .iter(|| run_batch(&hyper, concurrency, Some(query.clone())))
             });
         }
-        let blocking = BlockingClient::new(core(&server.base_url, backend)).expect("blocking");
+        let blocking = BlockingClient::new(core(server.base_url(), backend)).expect("blocking");
         group.throughput(Throughput::Elements(1));
         group.bench_function("blocking_create_c1", |b| {
             b.iter(|| blocking.execute(&fresh_create()).expect("create"))

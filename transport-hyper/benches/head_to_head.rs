@@ -25,28 +25,9 @@ use support::{core, start_server, workspace};
 const SUB: &str = "1900000109";
 const TRANSACTION: &str = "4208450740201411110007820472";
 
-/// Process CPU time (user + system), from `/proc/self/stat` in clock ticks.
+/// This process's CPU time (user + system).
 fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<u64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
-    Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)
-}
-
-fn clock_ticks() -> u64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
+    wechatpay_mock_server::process::usage(std::process::id()).0
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -247,7 +228,7 @@ fn main() {
         .build()
         .expect("rt");
     let client = rt
-        .block_on(async { HyperClient::new(core(&server.base_url, Backend::default())) })
+        .block_on(async { HyperClient::new(core(server.base_url(), Backend::default())) })
         .expect("client");
     let seed = CreateAfterSalesOrder::new(
         SUB,
@@ -282,7 +263,7 @@ fn main() {
             if let Ok(modules) = &node {
                 nodes.push(node_side(
                     modules,
-                    &server.base_url,
+                    server.base_url(),
                     &keys_dir,
                     concurrency,
                     seconds,

@@ -5,58 +5,14 @@
 //! mock's resident memory must stay flat.
 
 use std::collections::HashMap;
-use std::io::BufRead as _;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wechatpay_core::{Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, Scene};
-use wechatpay_mock_server::keys;
+use wechatpay_core::{CreateAfterSalesOrder, Scene};
+use wechatpay_mock_server::process::{self, Standalone};
 use wechatpay_transport_hyper::HyperClient;
-
-fn mock_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-p",
-            "wechatpay-mock-server",
-            "--features",
-            "standalone",
-            "--bin",
-            "wechatpay-mock-server",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "building the mock server failed");
-    dir.join(format!(
-        "wechatpay-mock-server{}",
-        std::env::consts::EXE_SUFFIX
-    ))
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-struct Mock(std::process::Child);
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn create(tx: &str, amount: i64) -> CreateAfterSalesOrder {
     CreateAfterSalesOrder::new(
@@ -82,50 +38,10 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let keys_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mock-server/keys");
-    let mut child = Command::new(mock_binary())
-        .args([
-            "--quiet",
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-public-key")
-        .arg(keys_dir.join("merchant_public_key.pem"))
-        .args([
-            "--wechatpay-public-key-id",
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        ])
-        .arg("--wechatpay-private-key")
-        .arg(keys_dir.join("wechatpay_private_key.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the mock");
-    let pid = child.id();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("ready");
-    let mock = Mock(child);
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("JSON");
-    let merchant = MerchantCredentials::from_pem(
-        keys::TEST_MCHID,
-        keys::TEST_MERCHANT_SERIAL,
-        keys::TEST_MERCHANT_PRIVATE_KEY,
-    )
-    .expect("merchant");
-    let ring = KeyRing::new()
-        .with_wechatpay_public_key_pem(
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            keys::TEST_WECHATPAY_PUBLIC_KEY,
-        )
-        .expect("ring");
-    let core = Client::builder(merchant, ring)
-        .base_url(ready["base_url"].as_str().expect("url"))
-        .build()
-        .expect("core");
+    let binary = process::binary(false).expect("the mock binary");
+    let mock = Standalone::start(&binary, &["--quiet"], Stdio::null()).expect("the mock starts");
+    let pid = mock.pid();
+    let core = mock.test_client().expect("core");
     let client = HyperClient::new(core).expect("client");
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
@@ -146,7 +62,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
             tokio::spawn(async move {
                 while Instant::now() < until {
                     if Instant::now() >= warm && rss_start.load(Ordering::Relaxed) == 0 {
-                        rss_start.store(rss_kib(pid), Ordering::Relaxed);
+                        rss_start.store(process::usage(pid).1, Ordering::Relaxed);
                     }
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let tx = format!("42{n:026}");
@@ -219,7 +135,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
     for t in tasks {
         t.await.expect("caller");
     }
-    let rss_end = rss_kib(pid);
+    let rss_end = process::usage(pid).1;
     let ledger = std::mem::take(&mut *ledger.lock().expect("lock"));
     // Every accepted split is there, with the amount that was accepted.
     let mut lost = 0u64;
@@ -231,7 +147,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
     }
     // Steady traffic on a full log: 64 callers querying for a third of the time. Memory must
     // not move (the order store grows only with new orders, up to --max-orders).
-    let rss_steady = rss_kib(pid);
+    let rss_steady = process::usage(pid).1;
     let txs: Arc<Vec<(String, i64)>> = Arc::new(
         ledger
             .accepted
@@ -261,7 +177,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
     for q in queries {
         q.await.expect("querier");
     }
-    let rss_after = rss_kib(pid);
+    let rss_after = process::usage(pid).1;
     let rss_start = rss_start.load(Ordering::Relaxed);
     println!(
         "soak: {seconds} s, {} requests, {} splits accepted, lost {lost}, duplicated {}; mock RSS {rss_start} KiB after warm-up, {rss_end} KiB after the creates ({} B per stored order), {rss_steady} KiB before and {rss_after} KiB after the steady queries",
