@@ -139,28 +139,6 @@ fn a_slow_answer_past_the_timeout_is_a_timeout() {
 }
 
 #[test]
-fn create_after_a_timeout_queries_first_and_creates_once() {
-    let h = Harness::start(MockWechatPay::builder());
-    h.mock.inject_on(
-        Route::CreateAfterSales,
-        Fault::Delay(Duration::from_secs(2)),
-        1,
-    );
-    let config = Config {
-        attempt_timeout: Duration::from_millis(300),
-        ..Config::default()
-    };
-    let out = h
-        .client(config)
-        .execute(&create("4208450740201411110000000008"))
-        .expect("found by the query");
-    assert_eq!(out.amount, Some(100));
-    assert_eq!(h.posts(), 1, "the order was created once");
-    assert_eq!(h.gets(), 1, "the query came before any second POST");
-    assert_eq!(h.mock.order_count(), 1);
-}
-
-#[test]
 fn a_body_over_the_cap_is_refused() {
     let h = Harness::start(MockWechatPay::builder());
     let config = Config {

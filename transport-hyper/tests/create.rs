@@ -121,29 +121,6 @@ async fn a_slow_answer_past_the_timeout_is_a_timeout() {
 }
 
 #[tokio::test]
-async fn create_after_a_timeout_queries_first_and_creates_once() {
-    let mock = MockWechatPay::start().await;
-    mock.inject_on(
-        Route::CreateAfterSales,
-        Fault::Delay(Duration::from_secs(2)),
-        1,
-    );
-    let config = Config {
-        attempt_timeout: Duration::from_millis(300),
-        ..Config::default()
-    };
-    let (c, _) = client(&mock, config);
-    let out = c
-        .execute(&create("4208450740201411110000000008"))
-        .await
-        .expect("found by the query");
-    assert_eq!(out.amount, Some(100));
-    assert_eq!(posts(&mock).await, 1, "the order was created once");
-    assert_eq!(gets(&mock).await, 1);
-    assert_eq!(mock.order_count(), 1);
-}
-
-#[tokio::test]
 async fn a_body_over_the_cap_is_refused() {
     let mock = MockWechatPay::start().await;
     let (c, _) = client(
