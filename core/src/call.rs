@@ -193,11 +193,11 @@ impl<O: Operation> Call<O> {
     /// A call with the retry policy, attempt timeout and deadline of `config` (and the
     /// client's jitter).
     pub fn with_config(client: Client, operation: O, config: &TransportConfig) -> Self {
-        let path = operation.path_and_query().unwrap_or_default();
+        // The path is recorded from the first signed request: no second path_and_query().
         let span = tracing::info_span!(
             "wechatpay.call",
             method = %operation.method(),
-            path = %path.split('?').next().unwrap_or(""),
+            path = Empty,
             attempt = Empty,
             status = Empty,
             request_id = Empty,
@@ -312,6 +312,10 @@ impl<O: Operation> Call<O> {
         if !matches!(expect, Expect::Certificates { .. }) {
             self.attempts += 1;
             self.span.record("attempt", self.attempts);
+        }
+        if self.attempts == 1 && matches!(expect, Expect::Operation(_)) {
+            self.span
+                .record("path", tracing::field::display(request.uri().path()));
         }
         Next::Send(Send {
             request,

@@ -77,17 +77,12 @@ impl Simulator {
         } else {
             reply
         };
-        state.record(Answer {
-            method: req.method.to_owned(),
-            path: path.chars().take(256).collect(),
-            status: reply.status,
-            request_id: id.clone(),
-        });
+        // Logged paths are capped: the log is bounded in entries and in their size.
+        let shown: String = path.chars().take(256).collect();
         if state.log_to_stderr {
             eprintln!(
-                "{} {} -> {} (Request-ID {id}){}",
+                "{} {shown} -> {} (Request-ID {id}){}",
                 req.method,
-                path.chars().take(256).collect::<String>(),
                 reply.status,
                 fault
                     .as_ref()
@@ -95,6 +90,12 @@ impl Simulator {
                     .unwrap_or_default()
             );
         }
+        state.record(Answer {
+            method: req.method.to_owned(),
+            path: shown,
+            status: reply.status,
+            request_id: id.clone(),
+        });
         let signer = signer.unwrap_or_else(|| state.signer());
         render(reply, &id, &signer, now, fault.as_ref())
     }
