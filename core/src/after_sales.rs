@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::model::{FailReason, ProfitSharingResult, Scene, SharingType};
-use crate::operation::{Check, Operation};
+use crate::operation::{Check, Operation, Repeat};
 use crate::query::QueryString;
 use crate::{Error, validate};
 
@@ -99,9 +99,9 @@ impl Operation for CreateAfterSalesOrder {
     /// The record is keyed by `sub_mchid` + `transaction_id` and WeChat Pay does not document
     /// the POST as idempotent: after an attempt of unknown fate, query first. An order with
     /// the same amount is this request's; another amount is [`crate::ErrorKind::Conflict`].
-    fn check(&self) -> Option<Check<Self::Output>> {
+    fn repeat(&self) -> Repeat<Check<Self::Output>> {
         let asked = self.amount;
-        Some(Check::by_query(
+        Repeat::Check(Check::by_query(
             self.query(),
             move |order: AfterSalesOrder| {
                 if order.amount != asked {

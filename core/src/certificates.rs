@@ -165,10 +165,11 @@ pub struct CertificateList {
     pub data: Vec<CertificateEntry>,
 }
 
-/// `GET /v3/certificates`. Prepare it with [`Client::prepare_certificates`], not
-/// [`Client::prepare`]: its answer may be signed by a certificate only the answer carries.
+/// `GET /v3/certificates`: signed like an operation, but never one a caller can run (its answer
+/// may be signed by a certificate only the answer carries). [`Client::prepare_certificates`]
+/// signs it; calls download as steps of their own.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DownloadCertificates;
+struct DownloadCertificates;
 
 impl Operation for DownloadCertificates {
     type Output = CertificateList;
@@ -457,10 +458,11 @@ impl Certificates {
         Some(self.lease(&mut k))
     }
 
-    /// A download asked for by the application, whatever the schedule.
-    pub(crate) fn lease_now(&self) -> Lease {
+    /// A download asked for by the application, whatever the schedule, unless one is under
+    /// way.
+    pub(crate) fn try_lease_now(&self) -> Option<Lease> {
         let mut k = self.lock();
-        self.lease(&mut k)
+        (!k.in_flight).then(|| self.lease(&mut k))
     }
 }
 
@@ -475,21 +477,24 @@ impl Drop for Lease {
 }
 
 /// A certificate download, handed out by [`Client::refresh_certificates`] or, to run beside a
-/// call, by [`crate::call::Call::start_detached`]: send the request, give the outcome to
-/// [`RefreshPending::finish`].
+/// call, by [`crate::call::Next::Detach`]: send the request within its timeout, give the
+/// outcome to [`RefreshPending::finish`] ([`crate::driver`] does both). It holds the client's
+/// one download lease until finished or dropped.
 #[derive(Debug)]
 #[must_use = "send the request and finish the refresh"]
 pub struct Refresh {
     request: Request<Vec<u8>>,
+    timeout: Duration,
     pending: RefreshPending,
 }
 
 impl Refresh {
-    pub(crate) fn new(client: &Client, lease: Lease) -> Result<Self, Error> {
+    pub(crate) fn new(client: &Client, lease: Lease, timeout: Duration) -> Result<Self, Error> {
         let key = lease.0.lock().key.clone();
         let (request, pending) = client.prepare_certificates(&key)?;
         Ok(Self {
             request,
+            timeout,
             pending: RefreshPending {
                 client: client.clone(),
                 pending,
@@ -498,9 +503,15 @@ impl Refresh {
         })
     }
 
-    /// The request to send, exactly as signed, and what takes its outcome.
-    pub fn into_parts(self) -> (Request<Vec<u8>>, RefreshPending) {
-        (self.request, self.pending)
+    /// The same download within another time limit.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The request to send, exactly as signed, its time limit, and what takes its outcome.
+    pub fn into_parts(self) -> (Request<Vec<u8>>, Duration, RefreshPending) {
+        (self.request, self.timeout, self.pending)
     }
 }
 
@@ -541,15 +552,20 @@ impl RefreshPending {
 
 impl Client {
     /// A certificate download now, whatever the schedule (for `certificates download` and
-    /// tests); calls download on their own when due.
+    /// tests), within `timeout`; calls download on their own when due. `None` while another
+    /// download of this client is under way: there is one at a time, so wait and ask again
+    /// ([`crate::driver::refresh_certificates`] does).
     ///
     /// # Errors
     /// [`crate::ErrorKind::Config`] when the client has no [`CertificateKeeper`]; as
     /// [`Client::prepare`].
-    pub fn refresh_certificates(&self) -> Result<Refresh, Error> {
+    pub fn refresh_certificates(&self, timeout: Duration) -> Result<Option<Refresh>, Error> {
         let certificates = self.certificates().ok_or_else(|| {
             Error::config("not in certificate mode: give the client a CertificateKeeper")
         })?;
-        Refresh::new(self, certificates.lease_now())
+        certificates
+            .try_lease_now()
+            .map(|lease| Refresh::new(self, lease, timeout))
+            .transpose()
     }
 }

@@ -122,10 +122,12 @@ impl Client {
                 Error::invalid_input("header", "is not a valid header value").with_source(e)
             })
         };
+        let mut authorization = header(authorization)?;
+        authorization.set_sensitive(true);
         let mut builder = Request::builder()
             .method(method)
             .uri(uri)
-            .header(AUTHORIZATION, header(authorization)?)
+            .header(AUTHORIZATION, authorization)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(USER_AGENT, inner.user_agent.clone());
         if !body.is_empty() {
@@ -164,7 +166,7 @@ impl Client {
         &self.inner.clock
     }
 
-    /// The randomness that spreads retries ([`crate::retry::RetryPolicy::wait`]).
+    /// The randomness that spreads retries ([`crate::retry::RetryPolicy::backoff`]).
     pub fn jitter(&self) -> &Arc<dyn Jitter> {
         &self.inner.jitter
     }

@@ -51,17 +51,20 @@ pub enum ErrorKind {
     Conflict,
 }
 
-/// Whether a request reached WeChat Pay before a transport failure: what a transport tells
-/// [`Error::transport`], and what decides whether a non-idempotent call may be sent again.
+/// The fate of a request whose exchange failed below HTTP, as a transport tells
+/// [`Error::transport`]: whether it may have reached WeChat Pay, and so whether a
+/// non-idempotent call may be sent again ([`Error::is_fate_unknown`]).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Delivery {
-    /// The request never left (connection refused, DNS, TLS handshake): safe to retry.
+pub enum Fate {
+    /// The request never left (connection refused, DNS, a TLS handshake cut short or timed
+    /// out): it did not happen, and sending it again is safe.
     NotSent,
     /// The request may have been written (a timeout or a connection lost afterwards): its fate
     /// is unknown, and an operation that must not run twice is checked before it is sent again.
     MaybeSent,
-    /// A local failure that no retry mends (an unusable TLS configuration or request).
+    /// The request never left, and trying again will not mend it: a server certificate that
+    /// does not verify, an unusable TLS configuration or request.
     Unusable,
 }
 
@@ -333,22 +336,22 @@ impl Error {
         e
     }
 
-    /// A failure below HTTP (DNS, connect, TLS, connection reset), for transports: `delivery`
+    /// A failure below HTTP (DNS, connect, TLS, connection reset), for transports: `fate`
     /// says whether the request may have reached WeChat Pay.
     ///
     /// ```
-    /// use wechatpay_core::{Delivery, Error};
-    /// let e = Error::transport("connection reset", Delivery::MaybeSent, std::io::Error::other("reset"));
+    /// use wechatpay_core::{Error, Fate};
+    /// let e = Error::transport("connection reset", Fate::MaybeSent, std::io::Error::other("reset"));
     /// assert!(e.is_retryable() && e.is_fate_unknown());
-    /// let e = Error::transport("refused", Delivery::NotSent, std::io::Error::other("refused"));
+    /// let e = Error::transport("refused", Fate::NotSent, std::io::Error::other("refused"));
     /// assert!(e.is_retryable() && !e.is_fate_unknown());
     /// ```
     pub fn transport(
         what: impl Into<Cow<'static, str>>,
-        delivery: Delivery,
+        fate: Fate,
         source: impl Into<Source>,
     ) -> Self {
-        let mut e = Self::new(ErrorKind::Transport, what).delivered(delivery);
+        let mut e = Self::new(ErrorKind::Transport, what).with_transport_fate(fate);
         e.inner.source = Some(source.into());
         e
     }
@@ -361,15 +364,15 @@ impl Error {
         e
     }
 
-    /// An attempt's time limit was reached, for transports: `delivery` says whether the request
-    /// may have reached WeChat Pay (a timeout while connecting: [`Delivery::NotSent`]).
-    pub fn attempt_timeout(what: impl Into<Cow<'static, str>>, delivery: Delivery) -> Self {
-        Self::new(ErrorKind::Timeout, what).delivered(delivery)
+    /// An attempt's time limit was reached, for transports: `fate` says whether the request
+    /// may have reached WeChat Pay (a timeout while connecting: [`Fate::NotSent`]).
+    pub fn attempt_timeout(what: impl Into<Cow<'static, str>>, fate: Fate) -> Self {
+        Self::new(ErrorKind::Timeout, what).with_transport_fate(fate)
     }
 
-    fn delivered(mut self, delivery: Delivery) -> Self {
-        self.inner.retryable = delivery != Delivery::Unusable;
-        self.inner.fate_unknown = delivery == Delivery::MaybeSent;
+    fn with_transport_fate(mut self, fate: Fate) -> Self {
+        self.inner.retryable = fate != Fate::Unusable;
+        self.inner.fate_unknown = fate == Fate::MaybeSent;
         self
     }
 
@@ -392,9 +395,9 @@ impl Error {
         self
     }
 
-    /// Marks an error whose request is known not to have taken effect (a check said so).
-    pub(crate) fn with_fate_known(mut self) -> Self {
-        self.inner.fate_unknown = false;
+    /// Sets whether the operation may have taken effect, as the call machine found out.
+    pub(crate) fn with_fate(mut self, unknown: bool) -> Self {
+        self.inner.fate_unknown = unknown;
         self
     }
 

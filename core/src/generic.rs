@@ -12,9 +12,10 @@ use crate::query::QueryString;
 
 /// A call to any APIv3 endpoint, answered as `T` (default: [`serde_json::Value`]).
 ///
-/// It has no check: after an attempt of unknown fate a GET or HEAD is sent again, and any other
-/// method stops with the error (its [`Error::is_fate_unknown`] says so). Give an endpoint that
-/// must not run twice a type of its own with an [`Operation::check`].
+/// It repeats by its method ([`crate::Repeat::by_method`]): after an attempt of unknown fate a
+/// GET or HEAD is sent again, and any other method stops with the error (its
+/// [`Error::is_fate_unknown`] says so). Give an endpoint that must not run twice a type of its
+/// own whose [`Operation::repeat`] has a [`crate::Check`].
 ///
 /// ```
 /// use wechatpay_core::{Generic, Operation, http::Method};

@@ -72,6 +72,7 @@ mod client;
 mod clock;
 mod credentials;
 mod crypto;
+pub mod driver;
 mod error;
 mod generic;
 mod keyring;
@@ -95,12 +96,12 @@ pub use client::{
 pub use clock::{Clock, FixedClock, FixedNonce, NONCE_LEN, NonceSource, SystemClock, SystemNonce};
 pub use credentials::MerchantCredentials;
 pub use crypto::Backend;
-pub use error::{DecryptProblem, Delivery, Error, ErrorKind, KeyProblem};
+pub use error::{DecryptProblem, Error, ErrorKind, Fate, KeyProblem};
 pub use generic::Generic;
 pub use keyring::{KeyRing, PUBLIC_KEY_ID_PREFIX, PlatformCertificate};
 pub use keys::{PrivateKey, PublicKey};
 pub use model::{FailReason, ProfitSharingResult, Scene, SharingType};
-pub use operation::{Check, CheckPending, Operation};
+pub use operation::{Check, CheckPending, Operation, Repeat};
 pub use transport_config::TransportConfig;
 
 pub use http;

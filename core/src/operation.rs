@@ -74,12 +74,12 @@ pub trait Operation {
     /// [`crate::ErrorKind::InvalidInput`] if the value cannot be serialised.
     fn body(&self) -> Result<Vec<u8>, Error>;
 
-    /// For an operation that must not take effect twice: the check that finds out whether an
-    /// attempt of unknown fate took effect (see [`crate::call`]). `None`, the default, means
-    /// the operation is sent again after an unknown fate only if its method is safe (GET, HEAD);
-    /// any other method then stops with the error.
-    fn check(&self) -> Option<Check<Self::Output>> {
-        None
+    /// What may follow an attempt of unknown fate (see [`crate::call`]): send the same request
+    /// again ([`Repeat::Resend`]), find out first with a [`Check`] ([`Repeat::Check`]), or
+    /// never ([`Repeat::Never`]: the call stops, its fate unknown). The default is
+    /// [`Repeat::Resend`] for the safe methods (GET, HEAD) and [`Repeat::Never`] for any other.
+    fn repeat(&self) -> Repeat<Check<Self::Output>> {
+        Repeat::by_method(&self.method())
     }
 
     /// Reads the body of a verified 2xx answer.
@@ -95,8 +95,39 @@ pub trait Operation {
 }
 
 type Prepare<T> =
-    Box<dyn Fn(&Client) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error> + Send + Sync>;
+    Arc<dyn Fn(&Client) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error> + Send + Sync>;
 type Finish<T> = Box<dyn FnOnce(Response<Vec<u8>>) -> Result<Option<T>, Error> + Send>;
+
+/// What may follow an attempt whose fate is unknown (it may or may not have taken effect).
+///
+/// ```
+/// use wechatpay_core::{Check, Repeat, http::Method};
+/// assert!(matches!(Repeat::<Check<()>>::by_method(&Method::GET), Repeat::Resend));
+/// assert!(matches!(Repeat::<Check<()>>::by_method(&Method::POST), Repeat::Never));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Repeat<C> {
+    /// Sending the same request again does no harm: a GET or HEAD, or an operation WeChat Pay
+    /// applies once however often the same body arrives. It is sent again, with backoff.
+    Resend,
+    /// It must not take effect twice: this check finds out first, and the operation is sent
+    /// again only when the check says it did not happen.
+    Check(C),
+    /// It must not take effect twice and nothing can tell: the call stops, its fate unknown.
+    Never,
+}
+
+impl<C> Repeat<C> {
+    /// [`Repeat::Resend`] for the safe methods (GET, HEAD), [`Repeat::Never`] for any other.
+    pub fn by_method(method: &Method) -> Self {
+        if matches!(*method, Method::GET | Method::HEAD) {
+            Self::Resend
+        } else {
+            Self::Never
+        }
+    }
+}
 
 /// How to find out whether a non-idempotent operation already took effect: a query whose
 /// verified answer is judged against the request.
@@ -108,6 +139,14 @@ type Finish<T> = Box<dyn FnOnce(Response<Vec<u8>>) -> Result<Option<T>, Error> +
 /// - anything else: still unknown.
 pub struct Check<T> {
     prepare: Prepare<T>,
+}
+
+impl<T> Clone for Check<T> {
+    fn clone(&self) -> Self {
+        Self {
+            prepare: Arc::clone(&self.prepare),
+        }
+    }
 }
 
 impl<T: 'static> Check<T> {
@@ -122,7 +161,7 @@ impl<T: 'static> Check<T> {
     {
         let judge = Arc::new(judge);
         Self {
-            prepare: Box::new(move |client: &Client| {
+            prepare: Arc::new(move |client: &Client| {
                 let (request, pending) = client.prepare(&query)?;
                 let judge = Arc::clone(&judge);
                 let finish: Finish<T> = Box::new(move |response| match pending.finish(response) {

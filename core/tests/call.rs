@@ -4,11 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::cell::{Cell, RefCell};
+use std::time::Instant;
+
 use wechatpay_core::call::{Call, Next};
+use wechatpay_core::driver::{self, Transport};
 use wechatpay_core::http::{Method, Response};
 use wechatpay_core::retry::NoJitter;
 use wechatpay_core::{
-    Client, CreateAfterSalesOrder, Delivery, Error, ErrorKind, Generic, Operation, Scene,
+    Client, CreateAfterSalesOrder, Error, ErrorKind, Fate, Generic, Operation, Scene,
     TransportConfig,
 };
 
@@ -57,14 +61,14 @@ fn html_502() -> Outcome {
 fn timed_out() -> Outcome {
     Err(Error::attempt_timeout(
         "per-attempt timeout",
-        Delivery::MaybeSent,
+        Fate::MaybeSent,
     ))
 }
 
 fn lost() -> Outcome {
     Err(Error::transport(
         "reset",
-        Delivery::MaybeSent,
+        Fate::MaybeSent,
         std::io::Error::other("reset"),
     ))
 }
@@ -72,7 +76,7 @@ fn lost() -> Outcome {
 fn refused() -> Outcome {
     Err(Error::transport(
         "refused",
-        Delivery::NotSent,
+        Fate::NotSent,
         std::io::Error::other("refused"),
     ))
 }
@@ -83,31 +87,58 @@ struct Run<T> {
     waits: Vec<Duration>,
 }
 
-/// Drives a call through a script, `elapsed` advancing by each wait.
+/// A transport that answers from a script, on a virtual clock that advances by each wait.
+struct Scripted {
+    script: RefCell<std::vec::IntoIter<Outcome>>,
+    max_timeout: Duration,
+    started: Instant,
+    elapsed: Cell<Duration>,
+    methods: RefCell<Vec<Method>>,
+    waits: RefCell<Vec<Duration>>,
+    authorizations: RefCell<Vec<wechatpay_core::http::HeaderValue>>,
+}
+
+impl Transport for Scripted {
+    fn send(&self, request: wechatpay_core::http::Request<Vec<u8>>, timeout: Duration) -> Outcome {
+        assert!(timeout <= self.max_timeout);
+        let authorization = request.headers()["authorization"].clone();
+        assert!(authorization.is_sensitive());
+        self.authorizations.borrow_mut().push(authorization);
+        self.methods.borrow_mut().push(request.method().clone());
+        self.script
+            .borrow_mut()
+            .next()
+            .expect("an answer for every request")
+    }
+
+    fn sleep(&self, duration: Duration) {
+        self.waits.borrow_mut().push(duration);
+        self.elapsed.set(self.elapsed.get() + duration);
+    }
+
+    fn now(&self) -> Instant {
+        self.started + self.elapsed.get()
+    }
+}
+
+/// Drives a call through a script with the core driver.
 fn run<O: Operation>(op: O, config: &TransportConfig, script: Vec<Outcome>) -> Run<O::Output> {
-    let mut script = script.into_iter();
-    let (mut methods, mut waits, mut authorizations) = (Vec::new(), Vec::new(), Vec::new());
-    let mut elapsed = Duration::ZERO;
-    let mut next = Call::with_config(client(), op, config).start();
-    let result = loop {
-        next = match next {
-            Next::Send(send) => {
-                let (request, timeout, awaiting) = send.into_parts();
-                assert!(timeout <= config.attempt_timeout);
-                authorizations.push(request.headers()["authorization"].clone());
-                methods.push(request.method().clone());
-                let outcome = script.next().expect("an answer for every request");
-                awaiting.receive(outcome, elapsed)
-            }
-            Next::Wait(wait) => {
-                waits.push(wait.duration());
-                elapsed += wait.duration();
-                wait.resume(elapsed)
-            }
-            Next::Done(result) => break result,
-        };
+    let transport = Scripted {
+        script: RefCell::new(script.into_iter()),
+        max_timeout: config.attempt_timeout,
+        #[allow(clippy::disallowed_methods, reason = "the virtual clock's origin")]
+        started: Instant::now(),
+        elapsed: Cell::new(Duration::ZERO),
+        methods: RefCell::default(),
+        waits: RefCell::default(),
+        authorizations: RefCell::default(),
     };
-    assert!(script.next().is_none(), "every scripted answer was used");
+    let result = driver::run(Call::with_config(client(), op, config), &transport);
+    assert!(
+        transport.script.borrow_mut().next().is_none(),
+        "every scripted answer was used"
+    );
+    let authorizations = transport.authorizations.into_inner();
     let unique: std::collections::HashSet<_> = authorizations.iter().collect();
     assert_eq!(
         unique.len(),
@@ -116,8 +147,8 @@ fn run<O: Operation>(op: O, config: &TransportConfig, script: Vec<Outcome>) -> R
     );
     Run {
         result,
-        methods,
-        waits,
+        methods: transport.methods.into_inner(),
+        waits: transport.waits.into_inner(),
     }
 }
 
@@ -203,18 +234,54 @@ fn a_check_that_finds_nothing_sends_again_at_once() {
 }
 
 #[test]
-fn a_check_that_fails_otherwise_stops_with_unknown_fate() {
+fn a_check_refused_stops_with_unknown_fate() {
     for (row, check) in [
-        ("500", error(500, "SYSTEM_ERROR", "Q")),
-        ("forged", forged(ORDER)),
         ("403", error(403, "NO_AUTH", "Q")),
         ("404 without WeChat's code", error(404, "NOT_FOUND", "Q")),
+        ("401", error(401, "SIGN_ERROR", "Q")),
     ] {
         let r = default_run(vec![timed_out(), check]);
         let e = r.result.expect_err(row);
         assert!(e.is_fate_unknown(), "{row}: {e}");
         assert_eq!(r.methods, [POST, GET], "{row}");
     }
+}
+
+/// A check persists through its own transient failures, with backoff, and never sends the POST
+/// again before one answers.
+#[test]
+fn a_check_persists_through_transient_failures() {
+    let limited = error(429, "FREQUENCY_LIMITED", "Q").map(|mut resp| {
+        resp.headers_mut()
+            .insert("retry-after", "1".parse().expect("value"));
+        resp
+    });
+    let r = default_run(vec![
+        timed_out(),
+        error(500, "SYSTEM_ERROR", "Q1"),
+        forged(ORDER),
+        limited,
+        refused(),
+        signed(200, ORDER),
+    ]);
+    assert_eq!(r.result.expect("the order").amount, Some(100));
+    assert_eq!(r.methods, [POST, GET, GET, GET, GET, GET]);
+    assert_eq!(
+        r.waits,
+        [100, 200, 400, 1000, 1600].map(Duration::from_millis),
+        "backoff per check; Retry-After as given"
+    );
+}
+
+#[test]
+fn checks_run_out_with_the_fate_unknown() {
+    let mut script = vec![timed_out()];
+    script.extend((0..5).map(|_| error(503, "SERVICE_UNAVAILABLE", "Q")));
+    let r = default_run(script);
+    let e = r.result.expect_err("checks used up");
+    assert!(e.is_fate_unknown(), "{e}");
+    assert_eq!(r.methods.iter().filter(|m| **m == POST).count(), 1);
+    assert_eq!(r.methods.len(), 6);
 }
 
 #[test]
@@ -264,17 +331,21 @@ fn retry_after_is_never_shortened_and_past_the_deadline_stops_at_once() {
 }
 
 #[test]
-fn attempts_are_counted_checks_included() {
-    // 500 → check finds nothing → 500 → attempts used up: unknown fate, never a blind POST.
+fn sends_and_checks_are_counted_apart() {
+    // 500 → nothing → 500 → nothing → 500 → nothing: three sends, three checks, and the check
+    // says the last one did not happen either: a known failure, never a blind POST.
     let r = default_run(vec![
         error(500, "SYSTEM_ERROR", "A"),
         error(404, "RESOURCE_NOT_EXISTS", "Q"),
+        error(500, "SYSTEM_ERROR", "B"),
+        error(404, "RESOURCE_NOT_EXISTS", "Q"),
         error(500, "SYSTEM_ERROR", "C"),
+        error(404, "RESOURCE_NOT_EXISTS", "Q"),
     ]);
     let e = r.result.expect_err("gives up");
-    assert!(e.is_fate_unknown());
+    assert!(!e.is_fate_unknown(), "the check found it did not happen");
     assert_eq!(e.request_id(), Some("C"));
-    assert_eq!(r.methods, [POST, GET, POST]);
+    assert_eq!(r.methods, [POST, GET, POST, GET, POST, GET]);
 }
 
 #[test]
@@ -327,10 +398,10 @@ fn the_deadline_ends_the_call_and_keeps_the_last_request_id() {
     };
     // A call that has used 8 s may only spend the 2 s that are left.
     let next = Call::with_config(client(), create().query(), &config).start();
-    let Next::Send(send) = next else {
+    let Next::Send(outgoing) = next else {
         panic!("expected a send")
     };
-    let (_, timeout, awaiting) = send.into_parts();
+    let (_, timeout, awaiting) = outgoing.into_parts();
     assert_eq!(timeout, Duration::from_secs(4));
     let next = awaiting.receive(
         error(500, "SYSTEM_ERROR", "LAST"),

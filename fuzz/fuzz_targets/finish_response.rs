@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use wechatpay_core::{
-    Client, CreateAfterSalesOrder, Generic, Operation, QueryAfterSalesOrder, Scene,
+    Client, CreateAfterSalesOrder, Generic, Operation, QueryAfterSalesOrder, Repeat, Scene,
 };
 
 static CLIENT: LazyLock<Client> = LazyLock::new(wechatpay_fuzz::client);
@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            if let Some(check) = create.check()
+            if let Repeat::Check(check) = create.repeat()
                 && let Ok((_, pending)) = check.prepare(&CLIENT)
             {
                 let _ = pending.finish(response);

@@ -1,8 +1,9 @@
 //! Blocking transport for [`wechatpay_core`] on a ureq 3 agent.
 //!
-//! It only moves bytes: it sends exactly the request core's [`Call`] hands out, within the
-//! timeout it names and under a body cap, sleeps when told, and hands back the raw answer.
-//! Retries, the fate of each attempt, certificate downloads and tracing fields are core's.
+//! It is a [`driver::Transport`]: it sends exactly the request core's call machine hands out,
+//! within the timeout it names and under a body cap, says which failures mean "not sent", and
+//! hands back the raw answer. Retries, checks, the fate of each attempt, certificate downloads
+//! and tracing are core's ([`driver::run`]).
 //!
 //! ```no_run
 //! use wechatpay_core::{Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, Scene};
@@ -22,15 +23,15 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod connection;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wechatpay_core::call::{Call, Next};
+use wechatpay_core::call::Call;
+use wechatpay_core::driver::{self, Transport};
 use wechatpay_core::http::{Request, Response};
-use wechatpay_core::{Client, Delivery, Error, Operation};
-
-/// The transport's limits: core's [`wechatpay_core::TransportConfig`].
-pub use wechatpay_core::TransportConfig as Config;
+use wechatpay_core::{Client, Error, Operation, TransportConfig};
 
 type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
 type Observer = Arc<dyn Fn(Exchange<'_>) + Send + Sync>;
@@ -52,7 +53,7 @@ pub enum Exchange<'a> {
 pub struct BlockingClient {
     core: Client,
     agent: ureq::Agent,
-    config: Config,
+    config: TransportConfig,
     sleep: Sleeper,
     observer: Option<Observer>,
 }
@@ -67,32 +68,21 @@ impl std::fmt::Debug for BlockingClient {
 }
 
 impl BlockingClient {
-    /// A client with the default [`Config`].
+    /// A client with the default [`TransportConfig`].
     ///
     /// # Errors
     /// As [`BlockingClient::with_config`].
     pub fn new(core: Client) -> Result<Self, Error> {
-        Self::with_config(core, Config::default())
+        Self::with_config(core, TransportConfig::default())
     }
 
     /// A client with chosen limits.
     ///
     /// # Errors
-    /// [`wechatpay_core::ErrorKind::Config`] when [`Config::validate`] refuses the limits.
-    pub fn with_config(core: Client, config: Config) -> Result<Self, Error> {
+    /// [`wechatpay_core::ErrorKind::Config`] when [`TransportConfig::validate`] refuses them.
+    pub fn with_config(core: Client, config: TransportConfig) -> Result<Self, Error> {
         config.validate()?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            // WeChat Pay's error code is in the body of 4xx/5xx answers: keep them.
-            .http_status_as_error(false)
-            // A redirect would change the signed URI: never follow one.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_global(Some(config.attempt_timeout))
-            .max_idle_age(config.idle_timeout)
-            .max_idle_connections_per_host(32)
-            .build()
-            .into();
+        let agent = connection::agent(&config);
         let sleep = Arc::new(std::thread::sleep);
         Ok(Self {
             core,
@@ -124,40 +114,26 @@ impl BlockingClient {
         &self.core
     }
 
-    /// Runs `operation` to its verified, typed answer, as core's [`Call`] decides.
+    /// Runs `operation` to its verified, typed answer ([`driver::run`]).
     ///
     /// # Errors
     /// Core's errors: API answers, verification failures, conflicts, transport failures.
     pub fn execute<O: Operation + Clone>(&self, operation: &O) -> Result<O::Output, Error> {
         let call = Call::with_config(self.core.clone(), operation.clone(), &self.config);
-        let _entered = call.span().clone().entered();
-        let started = Instant::now();
-        let mut next = call.start();
-        loop {
-            next = match next {
-                Next::Send(send) => {
-                    let (request, timeout, awaiting) = send.into_parts();
-                    awaiting.receive(self.send(request, timeout), started.elapsed())
-                }
-                Next::Wait(wait) => {
-                    (self.sleep)(wait.duration());
-                    wait.resume(started.elapsed())
-                }
-                Next::Done(result) => return result,
-            };
-        }
+        driver::run(call, self)
     }
 
     /// Downloads the platform certificates now (client built with a certificate keeper);
     /// returns how many are trusted afterwards.
     ///
     /// # Errors
-    /// [`wechatpay_core::ErrorKind::Config`] when not in certificate mode; the download's errors.
+    /// As [`driver::refresh_certificates`].
     pub fn refresh_certificates(&self) -> Result<usize, Error> {
-        let (request, pending) = self.core.refresh_certificates()?.into_parts();
-        pending.finish(self.send(request, self.config.attempt_timeout))
+        driver::refresh_certificates(&self.core, self, &self.config)
     }
+}
 
+impl Transport for BlockingClient {
     /// One exchange: the request exactly as signed, the raw answer back.
     fn send(
         &self,
@@ -167,54 +143,18 @@ impl BlockingClient {
         if let Some(observe) = &self.observer {
             observe(Exchange::Request(&request));
         }
-        let request = self
-            .agent
-            .configure_request(request)
-            .timeout_global(Some(timeout))
-            .build();
-        let (parts, mut body) = self.agent.run(request).map_err(map_error)?.into_parts();
-        let cap = self.config.max_body;
-        let bytes = body.with_config().limit(cap).read_to_vec().map_err(|e| {
-            match e {
-                ureq::Error::BodyExceedsLimit(_) => {
-                    Error::response_too_large(usize::try_from(cap).unwrap_or(usize::MAX))
-                }
-                other => map_error(other),
-            }
-            .with_head(parts.status, &parts.headers)
-        })?;
-        let response = Response::from_parts(parts, bytes);
+        let response = connection::exchange(&self.agent, request, timeout, self.config.max_body)?;
         if let Some(observe) = &self.observer {
             observe(Exchange::Response(&response));
         }
         Ok(response)
     }
-}
 
-/// A ureq failure as core's error: whether the request may have reached WeChat Pay.
-fn map_error(e: ureq::Error) -> Error {
-    use ureq::Timeout;
-    match e {
-        ureq::Error::Timeout(Timeout::Connect | Timeout::Resolve) => {
-            Error::attempt_timeout("connecting to WeChat Pay timed out", Delivery::NotSent)
-                .with_source(e)
-        }
-        ureq::Error::Timeout(_) => Error::attempt_timeout(
-            "the attempt timed out waiting for WeChat Pay",
-            Delivery::MaybeSent,
-        )
-        .with_source(e),
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
-            Error::transport("cannot connect to WeChat Pay", Delivery::NotSent, e)
-        }
-        ureq::Error::Io(_) => Error::transport(
-            "the connection failed during the exchange",
-            Delivery::MaybeSent,
-            e,
-        ),
-        ureq::Error::Tls(_) => {
-            Error::transport("TLS with WeChat Pay failed", Delivery::Unusable, e)
-        }
-        other => Error::transport("the HTTP exchange failed", Delivery::MaybeSent, other),
+    fn sleep(&self, duration: Duration) {
+        (self.sleep)(duration);
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
     }
 }

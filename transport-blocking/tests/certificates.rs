@@ -63,7 +63,7 @@ fn a_forged_serial_triggers_one_refresh_not_many() {
     let c = cert_client(&h);
     c.execute(&create("4208450740201411110000001001"))
         .expect("first contact");
-    h.mock.inject(Fault::UnknownSerial, 20);
+    h.mock.inject(Fault::UnknownSerial, 100);
     for i in 0..4 {
         let err = c
             .execute(&create(&format!("420845074020141111000011{i:04}")))

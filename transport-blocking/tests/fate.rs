@@ -6,13 +6,14 @@ mod common;
 use std::time::Duration;
 
 use common::{Harness, create};
+use wechatpay_core::TransportConfig;
 use wechatpay_core::certificates::CertificateKeeper;
 use wechatpay_core::{Client, CreateAfterSalesOrder, ErrorKind};
 use wechatpay_mock_server::{Fault, MockWechatPay, Route, keys};
-use wechatpay_transport_blocking::{BlockingClient, Config};
+use wechatpay_transport_blocking::BlockingClient;
 
 /// One POST (processed), one check, the verified order.
-fn one_post_one_check(h: &Harness, config: Config, transaction_id: &str) {
+fn one_post_one_check(h: &Harness, config: TransportConfig, transaction_id: &str) {
     let out = h
         .client(config)
         .execute(&create(transaction_id))
@@ -27,7 +28,11 @@ fn processed_then_500() {
     let h = Harness::start(MockWechatPay::builder());
     h.mock
         .inject_on(Route::CreateAfterSales, Fault::ProcessedThenSystemError, 1);
-    one_post_one_check(&h, Config::default(), "4208450740201411110000002001");
+    one_post_one_check(
+        &h,
+        TransportConfig::default(),
+        "4208450740201411110000002001",
+    );
 }
 
 #[test]
@@ -38,9 +43,9 @@ fn processed_then_too_slow() {
         Fault::Delay(Duration::from_secs(2)),
         1,
     );
-    let config = Config {
+    let config = TransportConfig {
         attempt_timeout: Duration::from_millis(300),
-        ..Config::default()
+        ..TransportConfig::default()
     };
     one_post_one_check(&h, config, "4208450740201411110000002002");
 }
@@ -50,13 +55,17 @@ fn processed_then_a_broken_signature() {
     let h = Harness::start(MockWechatPay::builder());
     h.mock
         .inject_on(Route::CreateAfterSales, Fault::BrokenSignature, 1);
-    one_post_one_check(&h, Config::default(), "4208450740201411110000002003");
+    one_post_one_check(
+        &h,
+        TransportConfig::default(),
+        "4208450740201411110000002003",
+    );
 }
 
 #[test]
 fn a_different_amount_found_by_the_check_is_a_conflict() {
     let h = Harness::start(MockWechatPay::builder());
-    let client = h.client(Config::default());
+    let client = h.client(TransportConfig::default());
     client
         .execute(&create("4208450740201411110000002004"))
         .expect("first split");
@@ -81,7 +90,7 @@ fn retry_after_beyond_the_deadline_gives_one_request() {
         1,
     );
     let err = h
-        .client(Config::default())
+        .client(TransportConfig::default())
         .execute(&create("4208450740201411110000002005"))
         .expect_err("429");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(60)));

@@ -3,14 +3,14 @@
 mod common;
 
 use common::{Harness, SUB, create};
+use wechatpay_core::TransportConfig;
 use wechatpay_core::{FailReason, ProfitSharingResult, QueryAfterSalesOrder};
 use wechatpay_mock_server::MockWechatPay;
-use wechatpay_transport_blocking::Config;
 
 #[test]
 fn query_until_success() {
     let h = Harness::start(MockWechatPay::builder().processing(2, std::time::Duration::ZERO));
-    let client = h.client(Config::default());
+    let client = h.client(TransportConfig::default());
     let op = create("4208450740201411110000000101");
     client.execute(&op).expect("created");
     let mut results = Vec::new();
@@ -37,7 +37,7 @@ fn query_until_failed_with_its_reason() {
     let h = Harness::start(MockWechatPay::builder());
     let tx = "4208450740201411110000000102";
     h.mock.fail_order(SUB, tx, FailReason::ReceiverHighRisk);
-    let client = h.client(Config::default());
+    let client = h.client(TransportConfig::default());
     client.execute(&create(tx)).expect("created");
     let first = client
         .execute(&QueryAfterSalesOrder::new(SUB, tx))
@@ -54,7 +54,7 @@ fn query_until_failed_with_its_reason() {
 fn an_unknown_order_is_404_and_not_retried() {
     let h = Harness::start(MockWechatPay::builder());
     let err = h
-        .client(Config::default())
+        .client(TransportConfig::default())
         .execute(&QueryAfterSalesOrder::new(
             SUB,
             "4208450740201411110000000103",

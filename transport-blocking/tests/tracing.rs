@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use common::{Harness, create};
 use tracing_subscriber::fmt::format::FmtSpan;
+use wechatpay_core::TransportConfig;
 use wechatpay_mock_server::{Fault, MockWechatPay, keys};
-use wechatpay_transport_blocking::Config;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -37,7 +37,7 @@ fn the_call_span_has_the_fields_and_no_secrets() {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
-        h.client(Config::default())
+        h.client(TransportConfig::default())
             .execute(&create("4208450740201411110000001201"))
             .expect("second attempt");
     });

@@ -95,7 +95,7 @@ async fn an_unknown_serial_triggers_one_refresh_not_many() {
     c.execute(&create("4208450740201411110000000301"))
         .await
         .expect("first contact");
-    mock.inject(Fault::UnknownSerial, 20);
+    mock.inject(Fault::UnknownSerial, 100);
     for i in 0..5 {
         let err = c
             .execute(&create(&format!("420845074020141111000004{i:04}")))

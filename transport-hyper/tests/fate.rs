@@ -6,13 +6,14 @@ mod common;
 use std::time::Duration;
 
 use common::{client, create, gets, posts};
+use wechatpay_core::TransportConfig;
 use wechatpay_core::certificates::CertificateKeeper;
 use wechatpay_core::{CreateAfterSalesOrder, ErrorKind, KeyRing};
 use wechatpay_mock_server::{Fault, MockWechatPay, Route, keys};
-use wechatpay_transport_hyper::{Config, HyperClient};
+use wechatpay_transport_hyper::HyperClient;
 
 /// One POST (processed), one check, the verified order.
-async fn one_post_one_check(mock: &MockWechatPay, config: Config, transaction_id: &str) {
+async fn one_post_one_check(mock: &MockWechatPay, config: TransportConfig, transaction_id: &str) {
     let (c, _) = client(mock, config);
     let out = c
         .execute(&create(transaction_id))
@@ -31,7 +32,12 @@ async fn one_post_one_check(mock: &MockWechatPay, config: Config, transaction_id
 async fn processed_then_500() {
     let mock = MockWechatPay::start().await;
     mock.inject_on(Route::CreateAfterSales, Fault::ProcessedThenSystemError, 1);
-    one_post_one_check(&mock, Config::default(), "4208450740201411110000002001").await;
+    one_post_one_check(
+        &mock,
+        TransportConfig::default(),
+        "4208450740201411110000002001",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -42,9 +48,9 @@ async fn processed_then_too_slow() {
         Fault::Delay(Duration::from_secs(2)),
         1,
     );
-    let config = Config {
+    let config = TransportConfig {
         attempt_timeout: Duration::from_millis(300),
-        ..Config::default()
+        ..TransportConfig::default()
     };
     one_post_one_check(&mock, config, "4208450740201411110000002002").await;
 }
@@ -53,13 +59,18 @@ async fn processed_then_too_slow() {
 async fn processed_then_a_broken_signature() {
     let mock = MockWechatPay::start().await;
     mock.inject_on(Route::CreateAfterSales, Fault::BrokenSignature, 1);
-    one_post_one_check(&mock, Config::default(), "4208450740201411110000002003").await;
+    one_post_one_check(
+        &mock,
+        TransportConfig::default(),
+        "4208450740201411110000002003",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_different_amount_found_by_the_check_is_a_conflict() {
     let mock = MockWechatPay::start().await;
-    let (c, _) = client(&mock, Config::default());
+    let (c, _) = client(&mock, TransportConfig::default());
     c.execute(&create("4208450740201411110000002004"))
         .await
         .expect("first split");
@@ -82,7 +93,7 @@ async fn retry_after_beyond_the_deadline_gives_one_request() {
         },
         1,
     );
-    let (c, w) = client(&mock, Config::default());
+    let (c, w) = client(&mock, TransportConfig::default());
     let err = c
         .execute(&create("4208450740201411110000002005"))
         .await

@@ -3,9 +3,9 @@
 mod common;
 
 use common::{SUB, client, create, gets};
+use wechatpay_core::TransportConfig;
 use wechatpay_core::{FailReason, ProfitSharingResult, QueryAfterSalesOrder};
 use wechatpay_mock_server::MockWechatPay;
-use wechatpay_transport_hyper::Config;
 
 #[tokio::test]
 async fn query_until_success() {
@@ -14,7 +14,7 @@ async fn query_until_success() {
         .start()
         .await
         .expect("mock");
-    let (c, _) = client(&mock, Config::default());
+    let (c, _) = client(&mock, TransportConfig::default());
     let op = create("4208450740201411110000000101");
     c.execute(&op).await.expect("created");
     let mut results = Vec::new();
@@ -41,7 +41,7 @@ async fn query_until_failed_with_its_reason() {
     let mock = MockWechatPay::start().await;
     let tx = "4208450740201411110000000102";
     mock.fail_order(SUB, tx, FailReason::AccountAbnormal);
-    let (c, _) = client(&mock, Config::default());
+    let (c, _) = client(&mock, TransportConfig::default());
     c.execute(&create(tx)).await.expect("created");
     assert_eq!(
         c.execute(&QueryAfterSalesOrder::new(SUB, tx))
@@ -61,7 +61,7 @@ async fn query_until_failed_with_its_reason() {
 #[tokio::test]
 async fn an_unknown_order_is_404_and_not_retried() {
     let mock = MockWechatPay::start().await;
-    let (c, _) = client(&mock, Config::default());
+    let (c, _) = client(&mock, TransportConfig::default());
     let err = c
         .execute(&QueryAfterSalesOrder::new(
             SUB,

@@ -5,10 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use wechatpay_core::TransportConfig;
 use wechatpay_core::retry::NoJitter;
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
 use wechatpay_mock_server::{MockBuilder, MockWechatPay};
-use wechatpay_transport_blocking::{BlockingClient, Config};
+use wechatpay_transport_blocking::BlockingClient;
 
 pub const SUB: &str = "1900000109";
 
@@ -33,7 +34,7 @@ impl Harness {
         }
     }
 
-    pub fn client(&self, config: Config) -> BlockingClient {
+    pub fn client(&self, config: TransportConfig) -> BlockingClient {
         let waits = Arc::clone(&self.waits);
         let core = self
             .mock

@@ -5,14 +5,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use wechatpay_core::TransportConfig;
 use wechatpay_core::retry::NoJitter;
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
 use wechatpay_mock_server::MockWechatPay;
-use wechatpay_transport_hyper::{Config, HyperClient};
+use wechatpay_transport_hyper::HyperClient;
 
 pub const SUB: &str = "1900000109";
 
-pub fn client(mock: &MockWechatPay, config: Config) -> (HyperClient, Arc<Mutex<Vec<Duration>>>) {
+pub fn client(
+    mock: &MockWechatPay,
+    config: TransportConfig,
+) -> (HyperClient, Arc<Mutex<Vec<Duration>>>) {
     let waits: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let recorder = Arc::clone(&waits);
     let client = HyperClient::with_config(exact(mock), config)

@@ -1,97 +1,103 @@
-//! One API call through its attempts, as a sans-IO state machine that every transport runs.
+//! One API call through its attempts, as a sans-IO state machine.
 //!
 //! The machine owns every protocol decision: signing each attempt afresh, certificate
-//! downloads, retries, the call's deadline, and the fate of each attempt. A transport only does
-//! what each [`Next`] value says — send these bytes within this time, or sleep this long — and
-//! hands the outcome to the value it got, which alone can take it: the order cannot be got
-//! wrong, because each state is consumed by the step that leaves it.
+//! downloads, retries, checks, the call's deadline, and the fate of each attempt. Whoever
+//! runs it only does what each [`Next`] value says — send these bytes within this time, sleep
+//! this long, run this certificate refresh beside the call — and hands the outcome to the
+//! value it got, which alone can take it: each state is consumed by the step that leaves it.
+//! The drivers in [`crate::driver`] run it for any blocking or async transport.
 //!
-//! # The fate of an attempt
+//! What follows each attempt is [`fate::decide`], the one fate table (its docs show it whole):
+//! in short, an attempt whose fate is unknown (a timeout or lost connection after writing, a
+//! 5xx, an unverifiable 2xx) is followed by the operation's [`Check`] when it has one, sent
+//! again when it is safe to repeat ([`Repeat::Resend`]), and otherwise ends the call with
+//! [`Error::is_fate_unknown`]. A check persists through its own transient failures (transport,
+//! timeout, 5xx, 429, an unverifiable answer) with backoff.
 //!
-//! | what came back | did it happen? | next step |
-//! |---|---|---|
-//! | verified 2xx | yes | done |
-//! | 4xx other than 429, verified or not | no | stop with the error |
-//! | 429 | no | wait `Retry-After` exactly (never shorter); if that passes the deadline, stop with the 429 |
-//! | connect, DNS or TLS failure before the request was written | no | retry with backoff |
-//! | timeout or connection loss once the request may have been written | unknown | the **check** |
-//! | any 5xx (or 202), JSON or HTML | unknown | the **check**, after backoff |
-//! | 2xx whose signature or body fails | unknown | the **check**, at once |
+//! # Attempts
 //!
-//! The check ([`crate::Operation::check`], e.g. querying an after-sales order) decides:
-//! a verified answer that matches the request (the same amount) is the operation's answer; one
-//! that does not is [`crate::ErrorKind::Conflict`], never success; 404 `RESOURCE_NOT_EXISTS` /
-//! `ORDER_NOT_EXIST` means it did not happen, and the operation is sent again at once; anything
-//! else stops with the error, still of unknown fate ([`Error::is_fate_unknown`]). An operation
-//! without a check is sent again after an unknown fate only if its method is safe (GET, HEAD):
-//! a POST without a check is never sent blind. GETs are retried on 5xx, 429 and transport
-//! failures. The check and every resend count as attempts of the [`RetryPolicy`].
-//!
-//! An answer signed with a serial no trusted key has, in platform-certificate mode, first
-//! downloads the certificates (at most once per the keeper's gap), then goes on as above.
+//! The operation is sent at most [`RetryPolicy::max_attempts`] times in all (the first send
+//! included) and checked at most [`RetryPolicy::max_checks`] times: the two are counted apart,
+//! so checks never use up the operation's resends. Both stop at the call's deadline; a
+//! certificate download is no attempt.
 //!
 //! ```
 //! use wechatpay_core::call::{Call, Next};
 //! # fn demo(client: wechatpay_core::Client, op: wechatpay_core::QueryAfterSalesOrder,
 //! #         send: impl Fn(wechatpay_core::http::Request<Vec<u8>>, std::time::Duration) -> Result<wechatpay_core::http::Response<Vec<u8>>, wechatpay_core::Error>)
 //! #         -> Result<wechatpay_core::AfterSalesOrder, wechatpay_core::Error> {
+//! // What `wechatpay_core::driver::run` does, by hand.
 //! let started = std::time::Instant::now();
 //! let mut next = Call::new(client, op).start();
 //! loop {
 //!     next = match next {
-//!         Next::Send(send_step) => {
-//!             let (request, timeout, awaiting) = send_step.into_parts();
+//!         Next::Send(outgoing) => {
+//!             let (request, timeout, awaiting) = outgoing.into_parts();
 //!             awaiting.receive(send(request, timeout), started.elapsed())
 //!         }
 //!         Next::Wait(wait) => {
 //!             std::thread::sleep(wait.duration());
 //!             wait.resume(started.elapsed())
 //!         }
+//!         Next::Detach(detach) => {
+//!             let (refresh, next) = detach.split(started.elapsed());
+//!             let (request, timeout, pending) = refresh.into_parts();
+//!             let _ = pending.finish(send(request, timeout));
+//!             next
+//!         }
 //!         Next::Done(result) => return result,
+//!         _ => unreachable!("no other step in this version"),
 //!     }
 //! }
 //! # }
 //! ```
 
+pub mod fate;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use tracing::field::Empty;
 
+use self::fate::{Action, Budget, Outcome, Sent, Stop, decide};
 use crate::certificates::{Lease, Plan, Refresh, RefreshPending};
-use crate::operation::{Check, CheckPending, Operation};
+use crate::operation::{Check, CheckPending, Operation, Repeat};
 use crate::retry::{Jitter, RetryPolicy};
 use crate::{Client, Error, ErrorKind, Pending, TransportConfig};
 
 /// How long a call that has nothing to verify with waits between looks at another call's
 /// certificate download.
-const DOWNLOAD_POLL: Duration = Duration::from_millis(20);
+pub(crate) const DOWNLOAD_POLL: Duration = Duration::from_millis(20);
 
-/// What the transport must do next.
+/// What the driver must do next.
 #[must_use = "a step is an instruction to carry out"]
+#[non_exhaustive]
 #[allow(
     clippy::large_enum_variant,
-    reason = "one step per attempt, moved straight to the transport: boxing would only add an allocation"
+    reason = "one step per attempt, moved straight to the driver: boxing would only add an allocation"
 )]
 pub enum Next<O: Operation> {
     /// Send a request and report its outcome with [`Awaiting::receive`].
-    Send(Send<O>),
+    Send(Outgoing<O>),
     /// Sleep, then [`Wait::resume`].
     Wait(Wait<O>),
+    /// A certificate refresh is due but this call does not need it: run it beside the call (or
+    /// first), and go on with the call.
+    Detach(Detach<O>),
     /// The call is over.
     Done(Result<O::Output, Error>),
 }
 
 /// A request to send exactly as it is, within `timeout`.
 #[must_use = "send the request and report the outcome"]
-pub struct Send<O: Operation> {
+pub struct Outgoing<O: Operation> {
     request: Request<Vec<u8>>,
     timeout: Duration,
     awaiting: Awaiting<O>,
 }
 
-impl<O: Operation> Send<O> {
+impl<O: Operation> Outgoing<O> {
     /// The signed request.
     pub fn request(&self) -> &Request<Vec<u8>> {
         &self.request
@@ -115,21 +121,13 @@ pub struct Awaiting<O: Operation> {
     expect: Expect<O>,
 }
 
-impl<O: Operation> std::fmt::Debug for Awaiting<O> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Awaiting")
-            .field("call", &self.call)
-            .finish_non_exhaustive()
-    }
-}
-
 enum Expect<O: Operation> {
     Operation(Pending<O>),
-    Check(CheckPending<O::Output>),
+    Check(CheckPending<O::Output>, Check<O::Output>),
     Certificates {
         pending: RefreshPending,
         needed: bool,
-        then: Then,
+        then: Then<O::Output>,
     },
 }
 
@@ -138,7 +136,7 @@ enum Expect<O: Operation> {
 pub struct Wait<O: Operation> {
     duration: Duration,
     call: Call<O>,
-    then: Then,
+    then: Then<O::Output>,
 }
 
 impl<O: Operation> Wait<O> {
@@ -153,20 +151,27 @@ impl<O: Operation> Wait<O> {
     }
 }
 
-/// What to send next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Then {
+/// A certificate refresh to run beside the call, and the call to go on with.
+#[must_use = "run the refresh and go on with the call"]
+pub struct Detach<O: Operation> {
+    refresh: Refresh,
+    call: Call<O>,
+}
+
+impl<O: Operation> Detach<O> {
+    /// The refresh to run (its outcome goes to its own [`RefreshPending::finish`]), and the
+    /// call's next step, `elapsed` after the call started.
+    pub fn split(self, elapsed: Duration) -> (Refresh, Next<O>) {
+        (self.refresh, self.call.advance(Then::Operation, elapsed))
+    }
+}
+
+/// What to send next. A check is sent only from the value that carries it.
+enum Then<T> {
     /// Certificates first if due, then the operation.
     Start,
     Operation,
-    Check,
-}
-
-/// Which request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sent {
-    Operation,
-    Check,
+    Check(Check<T>),
 }
 
 /// A call that has not started: configure it, then [`Call::start`].
@@ -174,13 +179,17 @@ enum Sent {
 pub struct Call<O: Operation> {
     client: Client,
     operation: O,
-    check: Option<Check<O::Output>>,
+    repeat: Repeat<Check<O::Output>>,
     policy: RetryPolicy,
     jitter: Arc<dyn Jitter>,
     attempt_timeout: Duration,
     deadline: Duration,
-    attempts: u32,
+    sends: u32,
+    checks: u32,
+    /// The last failed attempt's error (operation or check): the source of a deadline's error.
     last_error: Option<Error>,
+    /// The operation's last error: the call's error when a check finds it never happened.
+    operation_error: Option<Error>,
     span: tracing::Span,
 }
 
@@ -203,51 +212,36 @@ impl<O: Operation> Call<O> {
             request_id = Empty,
             elapsed_ms = Empty,
         );
-        let check = operation.check();
+        let repeat = operation.repeat();
         Self {
             jitter: Arc::clone(client.jitter()),
             client,
             operation,
-            check,
+            repeat,
             policy: config.retry,
             attempt_timeout: config.attempt_timeout,
             deadline: config.deadline,
-            attempts: 0,
+            sends: 0,
+            checks: 0,
             last_error: None,
+            operation_error: None,
             span,
         }
     }
 
     /// The `wechatpay.call` tracing span (method, path, attempt, status, `Request-ID`,
-    /// elapsed time): the transport runs the call inside it.
+    /// elapsed time): the driver runs the call inside it.
     pub fn span(&self) -> &tracing::Span {
         &self.span
     }
 
-    /// The first step; certificate downloads that are due come first.
+    /// The first step. A certificate download the call needs (nothing held can verify) comes
+    /// first; one that is due but not needed is handed out as [`Next::Detach`].
     pub fn start(self) -> Next<O> {
         self.advance(Then::Start, Duration::ZERO)
     }
 
-    /// The first step, and a certificate refresh that is due but not needed by this call (the
-    /// key ring can verify without it), for the transport to run beside the call.
-    pub fn start_detached(self) -> (Next<O>, Option<Refresh>) {
-        let Some(certificates) = self.client.certificates() else {
-            return (self.advance(Then::Operation, Duration::ZERO), None);
-        };
-        match certificates.plan(self.client.keys(), self.client.clock().now_unix()) {
-            Plan::Download {
-                lease,
-                needed: false,
-            } => {
-                let refresh = Refresh::new(&self.client, lease).ok();
-                (self.advance(Then::Operation, Duration::ZERO), refresh)
-            }
-            plan => (self.planned(plan, Duration::ZERO), None),
-        }
-    }
-
-    fn advance(self, then: Then, elapsed: Duration) -> Next<O> {
+    fn advance(self, then: Then<O::Output>, elapsed: Duration) -> Next<O> {
         let Some(left) = self.deadline.checked_sub(elapsed).filter(|l| !l.is_zero()) else {
             return self.give_up("the call's overall deadline passed", elapsed);
         };
@@ -264,22 +258,28 @@ impl<O: Operation> Call<O> {
                 Ok((request, pending)) => self.send(request, timeout, Expect::Operation(pending)),
                 Err(e) => self.done(Err(e), elapsed),
             },
-            Then::Check => {
-                let prepared = match &self.check {
-                    Some(check) => check.prepare(&self.client),
-                    None => Err(Error::config("the operation has no check")),
-                };
-                match prepared {
-                    Ok((request, pending)) => self.send(request, timeout, Expect::Check(pending)),
-                    Err(e) => self.done(Err(e.with_fate_unknown()), elapsed),
+            Then::Check(check) => match check.prepare(&self.client) {
+                Ok((request, pending)) => {
+                    self.send(request, timeout, Expect::Check(pending, check))
                 }
-            }
+                Err(e) => self.done(Err(e.with_fate_unknown()), elapsed),
+            },
         }
     }
 
     fn planned(self, plan: Plan, elapsed: Duration) -> Next<O> {
         match plan {
             Plan::Ready => self.advance(Then::Operation, elapsed),
+            Plan::Download {
+                lease,
+                needed: false,
+            } => match Refresh::new(&self.client, lease, self.attempt_timeout) {
+                Ok(refresh) => Next::Detach(Detach {
+                    refresh,
+                    call: self,
+                }),
+                Err(_) => self.advance(Then::Operation, elapsed),
+            },
             Plan::Download { lease, needed } => {
                 self.download(lease, needed, Then::Operation, elapsed)
             }
@@ -288,14 +288,20 @@ impl<O: Operation> Call<O> {
         }
     }
 
-    fn download(self, lease: Lease, needed: bool, then: Then, elapsed: Duration) -> Next<O> {
+    fn download(
+        self,
+        lease: Lease,
+        needed: bool,
+        then: Then<O::Output>,
+        elapsed: Duration,
+    ) -> Next<O> {
         let timeout = self
             .deadline
             .saturating_sub(elapsed)
             .min(self.attempt_timeout);
-        match Refresh::new(&self.client, lease) {
+        match Refresh::new(&self.client, lease, timeout) {
             Ok(refresh) => {
-                let (request, pending) = refresh.into_parts();
+                let (request, timeout, pending) = refresh.into_parts();
                 let expect = Expect::Certificates {
                     pending,
                     needed,
@@ -309,22 +315,24 @@ impl<O: Operation> Call<O> {
     }
 
     fn send(mut self, request: Request<Vec<u8>>, timeout: Duration, expect: Expect<O>) -> Next<O> {
-        if !matches!(expect, Expect::Certificates { .. }) {
-            self.attempts += 1;
-            self.span.record("attempt", self.attempts);
+        match expect {
+            Expect::Operation(_) => self.sends += 1,
+            Expect::Check(..) => self.checks += 1,
+            Expect::Certificates { .. } => {}
         }
-        if self.attempts == 1 && matches!(expect, Expect::Operation(_)) {
+        self.span.record("attempt", self.sends + self.checks);
+        if self.sends == 1 && self.checks == 0 && matches!(expect, Expect::Operation(_)) {
             self.span
                 .record("path", tracing::field::display(request.uri().path()));
         }
-        Next::Send(Send {
+        Next::Send(Outgoing {
             request,
             timeout,
             awaiting: Awaiting { call: self, expect },
         })
     }
 
-    fn wait(self, duration: Duration, then: Then, elapsed: Duration) -> Next<O> {
+    fn wait(self, duration: Duration, then: Then<O::Output>, elapsed: Duration) -> Next<O> {
         if elapsed.saturating_add(duration) >= self.deadline {
             return self.give_up(
                 "the call's overall deadline would pass before the next attempt",
@@ -355,64 +363,84 @@ impl<O: Operation> Call<O> {
             if let Some(status) = last.status() {
                 err = err.with_response(status, last.request_id());
             }
-            if last.is_fate_unknown() {
-                err = err.with_fate_unknown();
-            }
-            err = err.with_source(last);
+            err = err.with_fate(last.is_fate_unknown()).with_source(last);
         }
         self.done(Err(err), elapsed)
     }
 
-    fn failed(mut self, error: Error, sent: Sent, elapsed: Duration) -> Next<O> {
-        let unknown_serial = error.kind() == ErrorKind::UnknownSerial;
-        let safe = matches!(self.operation.method(), Method::GET | Method::HEAD);
-        // What would come next if a certificate download can be had for an unknown serial.
-        let after_download = match sent {
-            Sent::Operation if error.is_fate_unknown() && self.check.is_some() => Some(Then::Check),
-            Sent::Operation if !error.is_fate_unknown() || safe => Some(Then::Operation),
-            Sent::Check => Some(Then::Check),
-            Sent::Operation => None,
-        };
-        let then = match sent {
-            Sent::Operation if error.is_fate_unknown() && self.check.is_some() => Some(Then::Check),
-            Sent::Operation if error.is_fate_unknown() && !safe => None,
-            Sent::Operation if error.is_retryable() => Some(Then::Operation),
-            _ => None,
-        };
-        let error = match sent {
-            Sent::Check if error.kind() != ErrorKind::Conflict => error.with_fate_unknown(),
-            _ => error,
-        };
-        if error.kind() == ErrorKind::Conflict || self.attempts >= self.policy.max_attempts {
-            return self.done(Err(error), elapsed);
+    /// What is left after a failed attempt.
+    fn budget(&self, elapsed: Duration) -> Budget {
+        Budget {
+            sends_left: self.policy.max_attempts.saturating_sub(self.sends),
+            checks_left: self.policy.max_checks.saturating_sub(self.checks),
+            time_left: self.deadline.saturating_sub(elapsed),
+            send_backoff: self.policy.backoff(self.sends, &*self.jitter),
+            check_backoff: self.policy.backoff(self.checks + 1, &*self.jitter),
         }
-        if unknown_serial
-            && let Some(then) = after_download
-            && let Some(lease) = self
-                .client
-                .certificates()
-                .and_then(|c| c.lease_for_unknown_serial(self.client.clock().now_unix()))
-        {
-            self.last_error = Some(error);
-            return self.download(lease, false, then, elapsed);
-        }
-        let Some(then) = then else {
-            return self.done(Err(error), elapsed);
+    }
+
+    /// A failed attempt: the fate table decides what follows. An answer signed with an unknown
+    /// serial first downloads the certificates when the keeper allows one now.
+    fn failed(mut self, sent: Sent<Check<O::Output>>, error: Error, elapsed: Duration) -> Next<O> {
+        let lease = (error.kind() == ErrorKind::UnknownSerial)
+            .then(|| self.client.certificates())
+            .flatten()
+            .and_then(|c| c.lease_for_unknown_serial(self.client.clock().now_unix()));
+        let outcome = match lease {
+            Some(_) => Outcome::UnknownSerial,
+            None => Outcome::of(&error),
         };
-        let wait = if then == Then::Check && !error.is_retryable() {
-            Duration::ZERO // an answer that did not verify: look now
-        } else {
-            self.policy.wait(self.attempts, &error, &*self.jitter)
-        };
-        if error.retry_after().is_some() && elapsed.saturating_add(wait) >= self.deadline {
-            // WeChat Pay's wait is never shortened: stop with its answer.
-            return self.done(Err(error), elapsed);
+        if matches!(sent, Sent::Operation(_)) {
+            self.operation_error = Some(error.summary());
         }
+        let action = decide(sent, outcome, &self.budget(elapsed));
+        let then = match action {
+            Action::Send { wait } => (Then::Operation, wait),
+            Action::Check { check, wait } => (Then::Check(check), wait),
+            Action::Stop { why, fate_unknown } => {
+                let error = error.with_fate(fate_unknown);
+                return match why {
+                    Stop::Deadline => {
+                        self.last_error = Some(error);
+                        self.give_up(
+                            "the call's overall deadline would pass before the next attempt",
+                            elapsed,
+                        )
+                    }
+                    _ => self.done(Err(error), elapsed),
+                };
+            }
+            // An error is never a verified answer.
+            Action::Finish => return self.done(Err(error), elapsed),
+        };
         self.last_error = Some(error);
-        if wait.is_zero() {
-            self.advance(then, elapsed)
-        } else {
-            self.wait(wait, then, elapsed)
+        self.proceed(then, lease, elapsed)
+    }
+
+    /// The check found nothing: the operation did not happen.
+    fn not_found(mut self, check: Check<O::Output>, elapsed: Duration) -> Next<O> {
+        match decide(Sent::Check(check), Outcome::NotFound, &self.budget(elapsed)) {
+            Action::Send { wait } => self.proceed((Then::Operation, wait), None, elapsed),
+            _ => {
+                let error = self.operation_error.take().map_or_else(
+                    || Error::timeout("no attempt is left"),
+                    |e| e.with_fate(false),
+                );
+                self.done(Err(error), elapsed)
+            }
+        }
+    }
+
+    fn proceed(
+        self,
+        (then, wait): (Then<O::Output>, Duration),
+        lease: Option<Lease>,
+        elapsed: Duration,
+    ) -> Next<O> {
+        match lease {
+            Some(lease) => self.download(lease, false, then, elapsed),
+            None if wait.is_zero() => self.advance(then, elapsed),
+            None => self.wait(wait, then, elapsed),
         }
     }
 }
@@ -422,7 +450,7 @@ impl<O: Operation> Awaiting<O> {
     /// with [`Error::transport`] or [`Error::attempt_timeout`], saying whether it was sent).
     /// `elapsed` is the time since the call started.
     pub fn receive(self, outcome: Result<Response<Vec<u8>>, Error>, elapsed: Duration) -> Next<O> {
-        let Self { mut call, expect } = self;
+        let Self { call, expect } = self;
         if let Ok(response) = &outcome {
             call.span.record("status", response.status().as_u16());
             if let Some(id) = response
@@ -436,24 +464,16 @@ impl<O: Operation> Awaiting<O> {
         match expect {
             Expect::Operation(pending) => match outcome.and_then(|r| pending.finish(r)) {
                 Ok(out) => call.done(Ok(out), elapsed),
-                Err(e) => call.failed(e, Sent::Operation, elapsed),
+                Err(e) => {
+                    let repeat = call.repeat.clone();
+                    call.failed(Sent::Operation(repeat), e, elapsed)
+                }
             },
-            Expect::Check(pending) => match outcome.and_then(|r| pending.finish(r)) {
+            Expect::Check(pending, check) => match outcome.and_then(|r| pending.finish(r)) {
                 // It took effect the first time: that is the answer.
                 Ok(Some(out)) => call.done(Ok(out), elapsed),
-                // It did not: send the operation now, if an attempt is left.
-                Ok(None) if call.attempts < call.policy.max_attempts => {
-                    call.advance(Then::Operation, elapsed)
-                }
-                // It did not, and no attempt is left: the last error, whose fate is now known.
-                Ok(None) => {
-                    let e = call.last_error.take().map_or_else(
-                        || Error::timeout("no attempt is left"),
-                        Error::with_fate_known,
-                    );
-                    call.done(Err(e), elapsed)
-                }
-                Err(e) => call.failed(e, Sent::Check, elapsed),
+                Ok(None) => call.not_found(check, elapsed),
+                Err(e) => call.failed(Sent::Check(check), e, elapsed),
             },
             Expect::Certificates {
                 pending,
@@ -472,7 +492,8 @@ impl<O: Operation> std::fmt::Debug for Call<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Call")
             .field("operation", &std::any::type_name::<O>())
-            .field("attempts", &self.attempts)
+            .field("sends", &self.sends)
+            .field("checks", &self.checks)
             .finish_non_exhaustive()
     }
 }
@@ -482,6 +503,7 @@ impl<O: Operation> std::fmt::Debug for Next<O> {
         match self {
             Self::Send(s) => f.debug_tuple("Send").field(s).finish(),
             Self::Wait(w) => f.debug_tuple("Wait").field(w).finish(),
+            Self::Detach(d) => f.debug_tuple("Detach").field(d).finish(),
             Self::Done(r) => f
                 .debug_tuple("Done")
                 .field(&r.as_ref().map(|_| "output"))
@@ -490,12 +512,20 @@ impl<O: Operation> std::fmt::Debug for Next<O> {
     }
 }
 
-impl<O: Operation> std::fmt::Debug for Send<O> {
+impl<O: Operation> std::fmt::Debug for Outgoing<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Send")
+        f.debug_struct("Outgoing")
             .field("method", self.request.method())
             .field("uri", self.request.uri())
             .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O: Operation> std::fmt::Debug for Awaiting<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Awaiting")
+            .field("call", &self.call)
             .finish_non_exhaustive()
     }
 }
@@ -504,6 +534,14 @@ impl<O: Operation> std::fmt::Debug for Wait<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wait")
             .field("duration", &self.duration)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O: Operation> std::fmt::Debug for Detach<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detach")
+            .field("call", &self.call)
             .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,144 @@
+//! Connections and what their failures mean: the agent, and one exchange under the attempt's
+//! timeout and the body cap. ureq's errors do not say whether the request was written, so the
+//! connection chain ends in [`Written`], which notes (per thread: a ureq call runs on its
+//! caller's thread) whether any HTTP byte went out after TLS was set up.
+
+use std::cell::Cell;
+use std::time::Duration;
+
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
+use wechatpay_core::http::{Request, Response};
+use wechatpay_core::{Error, Fate, TransportConfig};
+
+thread_local! {
+    static WRITTEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A pooled agent whose connections end in [`Written`].
+pub(crate) fn agent(config: &TransportConfig) -> ureq::Agent {
+    let settings = ureq::Agent::config_builder()
+        // WeChat Pay's error code is in the body of 4xx/5xx answers: keep them.
+        .http_status_as_error(false)
+        // A redirect would change the signed URI: never follow one.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .timeout_connect(Some(config.connect_timeout))
+        .timeout_global(Some(config.attempt_timeout))
+        .max_idle_age(config.idle_timeout)
+        .max_idle_connections_per_host(32)
+        .build();
+    let connector = DefaultConnector::new().chain(Written);
+    ureq::Agent::with_parts(settings, connector, DefaultResolver::default())
+}
+
+/// One exchange within `timeout`: the request exactly as signed, the raw answer back, its body
+/// at most `max_body` bytes.
+pub(crate) fn exchange(
+    agent: &ureq::Agent,
+    request: Request<Vec<u8>>,
+    timeout: Duration,
+    max_body: u64,
+) -> Result<Response<Vec<u8>>, Error> {
+    let request = agent
+        .configure_request(request)
+        .timeout_global(Some(timeout))
+        .build();
+    WRITTEN.with(|w| w.set(false));
+    let (parts, mut body) = agent.run(request).map_err(of_error)?.into_parts();
+    let bytes = body
+        .with_config()
+        .limit(max_body)
+        .read_to_vec()
+        .map_err(|e| {
+            match e {
+                ureq::Error::BodyExceedsLimit(_) => {
+                    Error::response_too_large(usize::try_from(max_body).unwrap_or(usize::MAX))
+                }
+                other => of_error(other),
+            }
+            .with_head(parts.status, &parts.headers)
+        })?;
+    Ok(Response::from_parts(parts, bytes))
+}
+
+/// Wraps each connection to note the first HTTP byte written.
+#[derive(Debug)]
+pub(crate) struct Written;
+
+#[derive(Debug)]
+pub(crate) struct Noting(Box<dyn Transport>);
+
+impl Connector<Box<dyn Transport>> for Written {
+    type Out = Noting;
+
+    fn connect(
+        &self,
+        _: &ConnectionDetails,
+        chained: Option<Box<dyn Transport>>,
+    ) -> Result<Option<Noting>, ureq::Error> {
+        Ok(chained.map(Noting))
+    }
+}
+
+impl Transport for Noting {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.0.buffers()
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        if amount > 0 {
+            // Before the write: a write that fails may still have sent bytes.
+            WRITTEN.with(|w| w.set(true));
+        }
+        self.0.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        self.0.await_input(timeout)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.0.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.0.is_tls()
+    }
+}
+
+/// A ureq failure as core's error: whether the request may have reached WeChat Pay. A TLS
+/// error (a certificate that does not verify, a protocol refusal) is not mended by trying
+/// again.
+fn of_error(e: ureq::Error) -> Error {
+    let fate = if WRITTEN.with(Cell::get) {
+        Fate::MaybeSent
+    } else {
+        Fate::NotSent
+    };
+    match e {
+        ureq::Error::Timeout(_) if fate == Fate::NotSent => {
+            Error::attempt_timeout("connecting to WeChat Pay timed out", fate).with_source(e)
+        }
+        ureq::Error::Timeout(_) => {
+            Error::attempt_timeout("the attempt timed out waiting for WeChat Pay", fate)
+                .with_source(e)
+        }
+        ureq::Error::Rustls(_) | ureq::Error::Tls(_) => {
+            Error::transport("TLS with WeChat Pay failed", Fate::Unusable, e)
+        }
+        ureq::Error::Io(io) if is_tls(&io) && fate == Fate::NotSent => {
+            Error::transport("TLS with WeChat Pay failed", Fate::Unusable, io)
+        }
+        _ if fate == Fate::NotSent => Error::transport("cannot connect to WeChat Pay", fate, e),
+        _ => Error::transport("the exchange with WeChat Pay failed", fate, e),
+    }
+}
+
+/// Whether rustls refused (it wraps its errors in `std::io::Error`).
+fn is_tls(io: &std::io::Error) -> bool {
+    io.get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
+}
