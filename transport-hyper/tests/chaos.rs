@@ -1,0 +1,34 @@
+//! Creates through a fault-injecting proxy in front of the standalone mock, on the async
+//! transport: no broken promise (see `wechatpay_conformance::chaos`). `CHAOS_SECONDS` runs it
+//! longer, `CHAOS_SEED` replays a fault sequence, `CHAOS_MAX_UNKNOWN_PERCENT` caps the
+//! fate-unknown share.
+
+use wechatpay_conformance::chaos::{self, Settings};
+use wechatpay_transport_hyper::HyperClient;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_through_a_faulty_network_break_no_promise() {
+    let settings = Settings::from_env().expect("CHAOS_* settings");
+    let report = chaos::run_async(
+        &settings,
+        HyperClient::with_config,
+        |client: HyperClient, op| async move { client.execute(&op).await },
+    )
+    .await
+    .expect("the chaos run");
+    println!("hyper {report}");
+    assert!(
+        report.violations.is_empty(),
+        "{} violations (seed {})",
+        report.violations.len(),
+        report.seed
+    );
+    if let Some(max) = settings.max_unknown_percent {
+        assert!(
+            report.fate_unknown_percent() <= max,
+            "fate unknown {:.1} % > {max} % (seed {})",
+            report.fate_unknown_percent(),
+            report.seed
+        );
+    }
+}
