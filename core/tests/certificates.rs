@@ -217,3 +217,39 @@ fn a_refresh_replaces_certificates_and_keeps_the_public_key() {
             .is_some()
     );
 }
+
+#[test]
+fn one_download_at_a_time_for_the_application_too() {
+    let v = vector();
+    let client = Client::builder(common::merchant(), KeyRing::new())
+        .certificates(CertificateKeeper::new(
+            ApiV3Key::new(&v.apiv3_key).expect("key"),
+        ))
+        .clock(std::sync::Arc::new(wechatpay_core::FixedClock::new(now(
+            &v,
+        ))))
+        .build()
+        .expect("client");
+    let timeout = std::time::Duration::from_secs(1);
+    let first = client
+        .refresh_certificates(timeout)
+        .expect("certificate mode")
+        .expect("no download under way");
+    // A second refresh while the first holds the lease: none until it ends.
+    assert!(
+        client
+            .refresh_certificates(timeout)
+            .expect("certificate mode")
+            .is_none()
+    );
+    let (request, _, pending) = first.into_parts();
+    assert!(request.headers()["authorization"].is_sensitive());
+    assert!(pending.finish(Ok(response(&v, &v.body))).is_ok());
+    assert!(
+        client
+            .refresh_certificates(timeout)
+            .expect("certificate mode")
+            .is_some(),
+        "the lease is free again"
+    );
+}

@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
 use std::hash::{BuildHasher as _, Hasher as _};
-use std::io::{self, BufRead, BufReader, Read as _, Write as _};
+use std::io::{self, BufReader, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -44,16 +44,14 @@ use wechatpay_core::{
     Fate, KeyRing, MerchantCredentials, QueryAfterSalesOrder, Scene, TransportConfig,
 };
 use wechatpay_mock_server::keys;
+
+use crate::http1::{Message, invalid, read_message};
 use wechatpay_mock_server::process::{self, Standalone};
 
 /// The sub-merchant of every create.
 pub const SUB_MCHID: &str = "1900000109";
 /// The refund id of every create.
 const REFUND_ID: &str = "50000000382019052709732678859";
-/// The longest request or answer head read.
-const MAX_HEAD: usize = 64 * 1024;
-/// The largest request or answer body read.
-const MAX_BODY: usize = 4 * 1024 * 1024;
 /// How long the proxy waits for the mock's answer, and the direct client for anything.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -546,119 +544,6 @@ fn serve(shared: &Shared, id: u64, client: TcpStream) -> io::Result<()> {
     let _ = to_client.shutdown(Shutdown::Both);
     let _ = to_mock.shutdown(Shutdown::Both);
     result
-}
-
-/// An HTTP/1.1 message as read: its raw head (up to and with the blank line) and body.
-#[derive(Debug)]
-struct Message {
-    head: Vec<u8>,
-    body: Vec<u8>,
-}
-
-impl Message {
-    fn start_line(&self) -> &str {
-        let end = self
-            .head
-            .iter()
-            .position(|&b| b == b'\n')
-            .unwrap_or(self.head.len());
-        std::str::from_utf8(&self.head[..end])
-            .unwrap_or("")
-            .trim_end()
-    }
-
-    /// A request's method and target.
-    fn method_and_target(&self) -> (&str, &str) {
-        let mut parts = self.start_line().split(' ');
-        (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
-    }
-
-    /// An answer's status.
-    fn status(&self) -> Option<u16> {
-        self.start_line().split(' ').nth(1)?.parse().ok()
-    }
-
-    fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        std::str::from_utf8(&self.head)
-            .unwrap_or("")
-            .split("\r\n")
-            .skip(1)
-            .filter_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                Some((name.trim(), value.trim()))
-            })
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    }
-}
-
-fn invalid(what: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.into())
-}
-
-/// Reads one message: `None` on a clean end before its first byte. Bodies are delimited by
-/// `Content-Length` (none: empty); `Transfer-Encoding` is refused, neither the transports'
-/// requests nor the mock's answers use it.
-fn read_message(r: &mut impl BufRead, request: bool) -> io::Result<Option<Message>> {
-    let mut head = Vec::new();
-    loop {
-        let before = head.len();
-        let read = r
-            .by_ref()
-            .take(MAX_HEAD as u64)
-            .read_until(b'\n', &mut head)?;
-        if read == 0 {
-            return if head.is_empty() {
-                Ok(None)
-            } else {
-                Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the connection closed inside a head",
-                ))
-            };
-        }
-        if head.len() > MAX_HEAD {
-            return Err(invalid("the head is too long"));
-        }
-        let line = &head[before..];
-        if line == b"\r\n" || line == b"\n" {
-            if before == 0 {
-                // A stray line break between messages.
-                head.clear();
-                continue;
-            }
-            break;
-        }
-    }
-    let mut message = Message {
-        head,
-        body: Vec::new(),
-    };
-    if message.header("transfer-encoding").is_some() {
-        return Err(invalid("Transfer-Encoding is not supported"));
-    }
-    let length = match message.header("content-length") {
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| invalid(format!("bad Content-Length {v:?}")))?,
-        None => 0,
-    };
-    let bodiless = !request
-        && message
-            .status()
-            .is_some_and(|s| s < 200 || s == 204 || s == 304);
-    if length > MAX_BODY {
-        return Err(invalid(format!("a {length}-byte body is too large")));
-    }
-    if !bodiless {
-        message.body = vec![0; length];
-        r.read_exact(&mut message.body)?;
-    }
-    Ok(Some(message))
 }
 
 /// One exchange with the mock over a fresh connection (`Connection: close`), for reading its

@@ -1,6 +1,9 @@
 //! Test harnesses shared by the transports' test suites; not published.
 //!
-//! [`chaos`] runs creates through a fault-injecting TCP proxy in front of the standalone mock
+//! [`suite`] runs the same network failures against every transport and says what each must
+//! give; [`chaos`] runs creates through a fault-injecting TCP proxy in front of the standalone mock
 //! and checks every outcome against the mock's own record.
 
 pub mod chaos;
+mod http1;
+pub mod suite;
