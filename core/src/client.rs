@@ -85,7 +85,8 @@ impl Client {
         operation.validate()?;
         let path_and_query = operation.path_and_query()?;
         let body = operation.body()?;
-        let request = self.sign(operation.method(), &path_and_query, body)?;
+        let serial = operation.serial()?;
+        let request = self.sign(operation.method(), &path_and_query, body, serial)?;
         Ok((
             request,
             Pending {
@@ -101,6 +102,7 @@ impl Client {
         method: http::Method,
         path_and_query: &str,
         body: Vec<u8>,
+        serial: Option<String>,
     ) -> Result<Request<Vec<u8>>, Error> {
         let inner = &*self.inner;
         let timestamp = inner.clock.now_unix().to_string();
@@ -133,7 +135,7 @@ impl Client {
         if !body.is_empty() {
             builder = builder.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        if let Some(serial) = inner.keys.preferred_serial() {
+        if let Some(serial) = serial.or_else(|| inner.keys.preferred_serial()) {
             builder = builder.header("wechatpay-serial", header(serial)?);
         }
         builder
@@ -149,6 +151,15 @@ impl Client {
     /// The keys trusted to sign answers (a shared handle: adding to it affects this client).
     pub fn keys(&self) -> &KeyRing {
         &self.inner.keys
+    }
+
+    /// The key that encrypts sensitive request fields: the one this client names in
+    /// `Wechatpay-Serial` by default (see [`crate::encryption`]).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] when the key ring is empty.
+    pub fn encryptor(&self) -> Result<crate::encryption::Encryptor, Error> {
+        crate::encryption::Encryptor::preferred(self.keys())
     }
 
     /// The base URL requests go to, e.g. `https://api.mch.weixin.qq.com`.

@@ -55,16 +55,25 @@ impl Backend {
     }
 }
 
-/// RSASSA-PKCS1-v1_5 with SHA-256, signing side.
+/// The private side: RSASSA-PKCS1-v1_5 with SHA-256 signing, RSAES-OAEP (SHA-1, MGF1-SHA-1)
+/// decryption.
 pub(crate) trait RsaSigner: Send + Sync {
     /// Signs `message` (hashing it with SHA-256 first).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// Decrypts an RSAES-OAEP (SHA-1, MGF1-SHA-1) ciphertext.
+    fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>, Error>;
 }
 
-/// RSASSA-PKCS1-v1_5 with SHA-256, verifying side.
+/// The public side: RSASSA-PKCS1-v1_5 with SHA-256 verification, RSAES-OAEP (SHA-1,
+/// MGF1-SHA-1) encryption.
 pub(crate) trait RsaVerifier: Send + Sync {
     /// Whether `signature` is a valid signature of `message`.
     fn verify(&self, message: &[u8], signature: &[u8]) -> bool;
+
+    /// Encrypts `plaintext` with RSAES-OAEP (SHA-1, MGF1-SHA-1): random, so never twice the
+    /// same.
+    fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>, Error>;
 }
 
 /// Builds the signer of `backend` from PKCS#1 `RSAPrivateKey` DER already parsed and checked.
@@ -85,4 +94,33 @@ pub(crate) fn verifier(backend: Backend, pkcs1: &[u8]) -> Result<Box<dyn RsaVeri
         #[cfg(feature = "rust-crypto")]
         Backend::RustCrypto => Ok(Box::new(rust_crypto::Verifier::new(pkcs1)?)),
     }
+}
+
+/// X.509 `SubjectPublicKeyInfo` DER around PKCS#1 `RSAPublicKey` DER.
+#[cfg(feature = "aws-lc-rs")]
+fn spki_of(pkcs1: &[u8]) -> Result<Vec<u8>, Error> {
+    use spki::der::Encode as _;
+    let bad = |_| Error::key(crate::KeyProblem::Malformed, "cannot encode the public key");
+    spki::SubjectPublicKeyInfoRef {
+        algorithm: pkcs1::ALGORITHM_ID,
+        subject_public_key: spki::der::asn1::BitStringRef::from_bytes(pkcs1).map_err(bad)?,
+    }
+    .to_der()
+    .map_err(bad)
+}
+
+/// PKCS#8 `PrivateKeyInfo` DER around PKCS#1 `RSAPrivateKey` DER.
+#[cfg(feature = "aws-lc-rs")]
+fn pkcs8_of(pkcs1: &[u8]) -> Result<Vec<u8>, Error> {
+    use pkcs8::der::Encode as _;
+    let bad = |_| {
+        Error::key(
+            crate::KeyProblem::Malformed,
+            "cannot encode the private key",
+        )
+    };
+    let key = pkcs8::der::asn1::OctetStringRef::new(pkcs1).map_err(bad)?;
+    pkcs8::PrivateKeyInfoRef::new(pkcs1::ALGORITHM_ID, key)
+        .to_der()
+        .map_err(bad)
 }

@@ -37,11 +37,13 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
+use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::call::Call;
 use crate::call::{DOWNLOAD_POLL, Next};
 use crate::certificates::Refresh;
+use crate::notification::{Notification, NotificationVerifier};
 use crate::{Client, Error, Operation, TransportConfig};
 
 /// A blocking transport: what [`run`] needs.
@@ -242,4 +244,50 @@ fn poll(config: &TransportConfig, elapsed: Duration) -> Result<Duration, Error> 
         ));
     }
     Ok(DOWNLOAD_POLL)
+}
+
+/// Verifies a notification ([`NotificationVerifier::verify`]); when its serial is unknown and
+/// `client` is in certificate mode (WeChat Pay rotated its certificate), downloads the platform
+/// certificates on a blocking transport and verifies once more.
+///
+/// # Errors
+/// As [`NotificationVerifier::verify`], or the download's errors.
+pub fn verify_notification<T: DeserializeOwned, B: AsRef<[u8]>>(
+    verifier: &NotificationVerifier,
+    request: &Request<B>,
+    client: &Client,
+    transport: &impl Transport,
+    config: &TransportConfig,
+) -> Result<Notification<T>, Error> {
+    match verifier.verify(request) {
+        Err(e) if needs_certificates(&e, client) => {
+            refresh_certificates(client, transport, config)?;
+            verifier.verify(request)
+        }
+        result => result,
+    }
+}
+
+/// [`verify_notification`] on an async transport.
+///
+/// # Errors
+/// As [`verify_notification`].
+pub async fn verify_notification_async<T: DeserializeOwned, B: AsRef<[u8]>>(
+    verifier: &NotificationVerifier,
+    request: &Request<B>,
+    client: &Client,
+    transport: &impl AsyncTransport,
+    config: &TransportConfig,
+) -> Result<Notification<T>, Error> {
+    match verifier.verify(request) {
+        Err(e) if needs_certificates(&e, client) => {
+            refresh_certificates_async(client, transport, config).await?;
+            verifier.verify(request)
+        }
+        result => result,
+    }
+}
+
+fn needs_certificates(error: &Error, client: &Client) -> bool {
+    error.kind() == crate::ErrorKind::UnknownSerial && client.certificates().is_some()
 }

@@ -22,9 +22,11 @@ pub enum ErrorKind {
     Api,
     /// A 2xx answer lacked a signature header: it must be treated as forged.
     MissingSignature,
-    /// The signature headers were present but unusable (bad timestamp, bad base64, unknown
-    /// signature type).
+    /// The signature headers were present but unusable (bad timestamp, bad base64).
     MalformedSignature,
+    /// The signature type is not `WECHATPAY2-SHA256-RSA2048` (e.g. `WECHATPAY2-SM2-WITH-SM3`,
+    /// the national-cryptography scheme): this SDK does not verify it.
+    UnsupportedSignatureType,
     /// The answer carried WeChat Pay's deliberate `WECHATPAY/SIGNTEST/` probe signature, which
     /// must never verify.
     SignatureProbe,
@@ -36,6 +38,9 @@ pub enum ErrorKind {
     SignatureMismatch,
     /// The answer verified but its body is not what the operation expects.
     InvalidResponse,
+    /// A notification verified, but its body or decrypted resource is not the JSON expected
+    /// ([`crate::notification`]).
+    InvalidNotification,
     /// Sending or receiving failed below HTTP (DNS, connect, TLS, connection reset).
     Transport,
     /// A time limit was reached.
@@ -85,6 +90,12 @@ pub enum DecryptProblem {
     Base64,
     /// Authentication failed: a wrong APIv3 key, or altered ciphertext, nonce or associated data.
     Tag,
+    /// A notification's resource is not an encrypted resource (`resource_type` other than
+    /// `encrypt-resource`, or no `ciphertext`).
+    NotEncrypted,
+    /// An RSA-OAEP ciphertext did not decrypt with the private key: another key encrypted it,
+    /// or it was altered.
+    Oaep,
 }
 
 impl fmt::Display for DecryptProblem {
@@ -96,6 +107,10 @@ impl fmt::Display for DecryptProblem {
             Self::Base64 => f.write_str("the ciphertext is not base64"),
             Self::Tag => {
                 f.write_str("authentication failed: wrong APIv3 key, or the ciphertext was altered")
+            }
+            Self::NotEncrypted => f.write_str("the resource is not an encrypted resource"),
+            Self::Oaep => {
+                f.write_str("RSA-OAEP decryption failed: encrypted with another key, or altered")
             }
         }
     }

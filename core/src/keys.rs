@@ -125,16 +125,17 @@ impl PrivateKey {
     /// # Errors
     /// [`crate::ErrorKind::Key`] if it cannot be encoded (it can for a key that loaded).
     pub fn public_key_pem(&self) -> Result<String, Error> {
-        let bad = |_| Error::key(KeyProblem::Malformed, "cannot encode the public key");
-        let spki = spki::SubjectPublicKeyInfoRef {
-            algorithm: pkcs1::ALGORITHM_ID,
-            subject_public_key: spki::der::asn1::BitStringRef::from_bytes(&self.public)
-                .map_err(bad)?,
-        }
-        .to_der()
-        .map_err(bad)?;
-        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &spki)
-            .map_err(|_| Error::key(KeyProblem::Malformed, "cannot encode the public key"))
+        spki_pem(&self.public)
+    }
+
+    /// Decrypts an RSAES-OAEP (SHA-1, MGF1-SHA-1) ciphertext, raw bytes: what WeChat Pay does
+    /// with an encrypted request field (used by the mock server).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Decrypt`] with [`crate::DecryptProblem::Oaep`] when another key
+    /// encrypted it or it was altered.
+    pub fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>, Error> {
+        self.signer.decrypt_oaep(ciphertext)
     }
 
     /// The modulus size in bits.
@@ -172,6 +173,8 @@ impl fmt::Debug for PrivateKey {
 #[derive(Clone)]
 pub struct PublicKey {
     verifier: Arc<dyn RsaVerifier>,
+    /// PKCS#1 `RSAPublicKey` DER.
+    der: Arc<[u8]>,
     bits: usize,
     backend: Backend,
 }
@@ -230,6 +233,7 @@ impl PublicKey {
         let verifier = crypto::verifier(backend, der)?;
         Ok(Self {
             verifier: Arc::from(verifier),
+            der: Arc::from(der),
             bits,
             backend,
         })
@@ -238,6 +242,25 @@ impl PublicKey {
     /// Whether `signature` (raw bytes) is a valid SHA256-RSA signature of `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.verifier.verify(message, signature)
+    }
+
+    /// Encrypts `plaintext` with RSAES-OAEP (SHA-1, MGF1-SHA-1), raw bytes: WeChat Pay's
+    /// sensitive-field encryption ([`crate::encryption`] adds base64 and the serial). Random:
+    /// never the same ciphertext twice.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] for a plaintext too long for the key (214 bytes for
+    /// RSA-2048); [`crate::ErrorKind::Key`] if the backend fails.
+    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        self.verifier.encrypt_oaep(plaintext)
+    }
+
+    /// The key as SPKI PEM (`BEGIN PUBLIC KEY`).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Key`] if it cannot be encoded (it can for a key that loaded).
+    pub fn to_pem(&self) -> Result<String, Error> {
+        spki_pem(&self.der)
     }
 
     /// The modulus size in bits.
@@ -249,6 +272,19 @@ impl PublicKey {
     pub fn backend(&self) -> Backend {
         self.backend
     }
+}
+
+/// SPKI PEM (`BEGIN PUBLIC KEY`) of PKCS#1 `RSAPublicKey` DER.
+fn spki_pem(pkcs1_der: &[u8]) -> Result<String, Error> {
+    let bad = |_| Error::key(KeyProblem::Malformed, "cannot encode the public key");
+    let spki = spki::SubjectPublicKeyInfoRef {
+        algorithm: pkcs1::ALGORITHM_ID,
+        subject_public_key: spki::der::asn1::BitStringRef::from_bytes(pkcs1_der).map_err(bad)?,
+    }
+    .to_der()
+    .map_err(bad)?;
+    pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &spki)
+        .map_err(|_| Error::key(KeyProblem::Malformed, "cannot encode the public key"))
 }
 
 impl fmt::Debug for PublicKey {

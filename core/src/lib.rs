@@ -73,18 +73,22 @@ mod clock;
 mod credentials;
 mod crypto;
 pub mod driver;
+pub mod encryption;
 mod error;
 mod generic;
 mod keyring;
 mod keys;
 mod model;
+pub mod notification;
 mod operation;
 pub mod query;
+pub mod receivers;
 pub mod retry;
 pub mod signing;
 mod transport_config;
 pub mod validate;
 pub mod verify;
+mod wire;
 
 pub use after_sales::{
     AfterSalesOrder, AfterSalesOrderAccepted, CreateAfterSalesOrder, MAX_ID_LEN, MAX_REFUND_ID_LEN,
@@ -105,3 +109,9 @@ pub use operation::{Check, CheckPending, Operation, Repeat};
 pub use transport_config::TransportConfig;
 
 pub use http;
+pub use serde;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}

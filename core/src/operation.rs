@@ -74,6 +74,16 @@ pub trait Operation {
     /// [`crate::ErrorKind::InvalidInput`] if the value cannot be serialised.
     fn body(&self) -> Result<Vec<u8>, Error>;
 
+    /// The `Wechatpay-Serial` this request must name: for an operation with encrypted fields,
+    /// the serial of the key that encrypted them ([`crate::encryption`]). `None`, the default:
+    /// the key ring's preferred serial.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::InvalidInput`] when fields were encrypted with different keys.
+    fn serial(&self) -> Result<Option<String>, Error> {
+        Ok(None)
+    }
+
     /// What may follow an attempt of unknown fate (see [`crate::call`]): send the same request
     /// again ([`Repeat::Resend`]), find out first with a [`Check`] ([`Repeat::Check`]), or
     /// never ([`Repeat::Never`]: the call stops, its fate unknown). The default is

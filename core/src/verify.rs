@@ -36,7 +36,7 @@ pub mod header {
 ///
 /// # Errors
 /// [`ErrorKind::MissingSignature`], [`ErrorKind::MalformedSignature`],
-/// [`ErrorKind::SignatureProbe`], [`ErrorKind::TimestampSkew`], [`ErrorKind::UnknownSerial`]
+/// [`ErrorKind::UnsupportedSignatureType`], [`ErrorKind::SignatureProbe`], [`ErrorKind::TimestampSkew`], [`ErrorKind::UnknownSerial`]
 /// or [`ErrorKind::SignatureMismatch`]. None is retryable.
 pub fn verify_signed(
     keys: &KeyRing,
@@ -67,8 +67,8 @@ pub fn verify_signed(
         && kind.as_bytes() != SCHEME.as_bytes()
     {
         return Err(Error::of_kind(
-            ErrorKind::MalformedSignature,
-            "the Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048",
+            ErrorKind::UnsupportedSignatureType,
+            "the Wechatpay-Signature-Type is not WECHATPAY2-SHA256-RSA2048 (WECHATPAY2-SM2-WITH-SM3 is not supported)",
         ));
     }
     if signature.starts_with(SIGNATURE_PROBE_PREFIX) {

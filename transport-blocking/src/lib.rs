@@ -24,6 +24,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod connection;
+mod observe;
+
+pub use observe::Exchange;
+use observe::Observer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,20 +35,11 @@ use std::time::{Duration, Instant};
 use wechatpay_core::call::Call;
 use wechatpay_core::driver::{self, Transport};
 use wechatpay_core::http::{Request, Response};
+use wechatpay_core::notification::{Notification, NotificationVerifier};
+use wechatpay_core::serde::de::DeserializeOwned;
 use wechatpay_core::{Client, Error, Operation, TransportConfig};
 
 type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
-type Observer = Arc<dyn Fn(Exchange<'_>) + Send + Sync>;
-
-/// One side of an HTTP exchange, shown to an observer (see [`BlockingClient::with_observer`]).
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Exchange<'a> {
-    /// About to be sent, exactly as signed.
-    Request(&'a Request<Vec<u8>>),
-    /// Received, before verification.
-    Response(&'a Response<Vec<u8>>),
-}
 
 /// A blocking WeChat Pay client: core's [`Client`] plus a pooled ureq agent.
 ///
@@ -130,6 +125,19 @@ impl BlockingClient {
     /// As [`driver::refresh_certificates`].
     pub fn refresh_certificates(&self) -> Result<usize, Error> {
         driver::refresh_certificates(&self.core, self, &self.config)
+    }
+
+    /// Verifies a webhook notification; when its serial is new and the client is in
+    /// certificate mode, downloads the certificates and verifies again.
+    ///
+    /// # Errors
+    /// As [`driver::verify_notification`].
+    pub fn verify_notification<T: DeserializeOwned, B: AsRef<[u8]>>(
+        &self,
+        verifier: &NotificationVerifier,
+        request: &Request<B>,
+    ) -> Result<Notification<T>, Error> {
+        driver::verify_notification(verifier, request, &self.core, self, &self.config)
     }
 }
 

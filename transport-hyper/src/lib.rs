@@ -38,6 +38,8 @@ use wechatpay_core::call::Call;
 use wechatpay_core::certificates::Refresh;
 use wechatpay_core::driver::{self, AsyncTransport};
 use wechatpay_core::http::{Request, Response};
+use wechatpay_core::notification::{Notification, NotificationVerifier};
+use wechatpay_core::serde::de::DeserializeOwned;
 use wechatpay_core::{Client, Error, Operation, TransportConfig};
 
 type SleepFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -121,6 +123,19 @@ impl HyperClient {
     /// As [`driver::refresh_certificates`].
     pub async fn refresh_certificates(&self) -> Result<usize, Error> {
         driver::refresh_certificates_async(&self.core, self, &self.config).await
+    }
+
+    /// Verifies a webhook notification; when its serial is new and the client is in
+    /// certificate mode, downloads the certificates and verifies again.
+    ///
+    /// # Errors
+    /// As [`driver::verify_notification_async`].
+    pub async fn verify_notification<T: DeserializeOwned, B: AsRef<[u8]> + Sync>(
+        &self,
+        verifier: &NotificationVerifier,
+        request: &Request<B>,
+    ) -> Result<Notification<T>, Error> {
+        driver::verify_notification_async(verifier, request, &self.core, self, &self.config).await
     }
 }
 
