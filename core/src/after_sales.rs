@@ -204,7 +204,11 @@ pub struct AfterSalesOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<FailReason>,
     /// When the split finished (absent while `PROCESSING`), with WeChat Pay's offset (+08:00).
-    #[serde(default, with = "rfc3339_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "crate::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub finish_time: Option<OffsetDateTime>,
 }
 
@@ -212,39 +216,6 @@ impl AfterSalesOrder {
     /// Whether the result is final (`SUCCESS` or `FAILED`).
     pub fn is_final(&self) -> bool {
         self.result.is_final()
-    }
-}
-
-/// RFC 3339 date-times; absent, `null` and `""` all mean none.
-pub(crate) mod rfc3339_opt {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
-
-    #[allow(clippy::ref_option, reason = "serde's `with` passes a reference")]
-    pub(crate) fn serialize<S: Serializer>(
-        t: &Option<OffsetDateTime>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => {
-                let text = t.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
-                s.serialize_str(&text)
-            }
-            None => s.serialize_none(),
-        }
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<OffsetDateTime>, D::Error> {
-        match Option::<std::borrow::Cow<'de, str>>::deserialize(d)? {
-            None => Ok(None),
-            Some(s) if s.is_empty() => Ok(None),
-            Some(s) => OffsetDateTime::parse(&s, &Rfc3339)
-                .map(Some)
-                .map_err(|e| D::Error::custom(format!("finish_time {s:?} is not RFC 3339: {e}"))),
-        }
     }
 }
 

@@ -104,8 +104,12 @@ pub trait Operation {
     }
 }
 
-type Prepare<T> =
-    Arc<dyn Fn(&Client) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error> + Send + Sync>;
+type NotFoundRule = Arc<dyn Fn(&Error) -> bool + Send + Sync>;
+type Prepare<T> = Arc<
+    dyn Fn(&Client, &NotFoundRule) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error>
+        + Send
+        + Sync,
+>;
 type Finish<T> = Box<dyn FnOnce(Response<Vec<u8>>) -> Result<Option<T>, Error> + Send>;
 
 /// What may follow an attempt whose fate is unknown (it may or may not have taken effect).
@@ -147,21 +151,84 @@ impl<C> Repeat<C> {
 /// - 404 `RESOURCE_NOT_EXISTS` / `ORDER_NOT_EXIST` ([`Error::is_not_found`]): it did not take
 ///   effect, and the operation may be sent again;
 /// - anything else: still unknown.
+///
+/// An operation of your own with a check, using only public items (here: a deposit that is
+/// queried by its number and must show the same amount):
+///
+/// ```
+/// use wechatpay_core::{Check, Error, Operation, Repeat, http::Method, query::QueryString, validate};
+///
+/// #[derive(Clone, serde::Serialize)]
+/// struct Deposit { out_deposit_no: String, amount: i64 }
+/// #[derive(Clone)]
+/// struct QueryDeposit { out_deposit_no: String }
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Record { out_deposit_no: String, amount: i64 }
+///
+/// impl Operation for QueryDeposit {
+///     type Output = Record;
+///     fn method(&self) -> Method { Method::GET }
+///     fn validate(&self) -> Result<(), Error> { validate::text("out_deposit_no", &self.out_deposit_no, 64) }
+///     fn path_and_query(&self) -> Result<String, Error> {
+///         Ok(QueryString::new("/v3/x/deposits").pair("out_deposit_no", &self.out_deposit_no).finish())
+///     }
+///     fn body(&self) -> Result<Vec<u8>, Error> { Ok(Vec::new()) }
+/// }
+///
+/// impl Operation for Deposit {
+///     type Output = Record;
+///     fn method(&self) -> Method { Method::POST }
+///     fn validate(&self) -> Result<(), Error> {
+///         validate::text("out_deposit_no", &self.out_deposit_no, 64)?;
+///         validate::amount("amount", self.amount)
+///     }
+///     fn path_and_query(&self) -> Result<String, Error> { Ok("/v3/x/deposits".into()) }
+///     fn body(&self) -> Result<Vec<u8>, Error> {
+///         serde_json::to_vec(self).map_err(|e| Error::invalid_input("body", "cannot be serialised").with_source(e))
+///     }
+///     fn repeat(&self) -> Repeat<Check<Record>> {
+///         let asked = self.amount;
+///         let query = QueryDeposit { out_deposit_no: self.out_deposit_no.clone() };
+///         Repeat::Check(Check::by_query(query, move |record: Record| {
+///             if record.amount == asked { Ok(record) }
+///             else { Err(Error::conflict(format!("deposited {} fen, not {asked}", record.amount))) }
+///         })
+///         // This API answers 404 NOT_FOUND for a deposit it never saw.
+///         .not_found_when(|e| e.status().map(|s| s.as_u16()) == Some(404) && e.code() == Some("NOT_FOUND")))
+///     }
+/// }
+///
+/// let deposit = Deposit { out_deposit_no: "D1".into(), amount: 100 };
+/// assert!(matches!(deposit.repeat(), Repeat::Check(_)));
+/// ```
 pub struct Check<T> {
     prepare: Prepare<T>,
+    not_found: NotFoundRule,
 }
 
 impl<T> Clone for Check<T> {
     fn clone(&self) -> Self {
         Self {
             prepare: Arc::clone(&self.prepare),
+            not_found: Arc::clone(&self.not_found),
         }
     }
+}
+
+/// What a check's verified answer shows, as its judge sees it ([`Check::by_query_found`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found<T> {
+    /// The operation took effect as asked: this is its answer.
+    Done(T),
+    /// The record exists but shows the operation did not take effect: it may be sent again.
+    NotDone,
 }
 
 impl<T: 'static> Check<T> {
     /// Checks with `query`, whose verified answer `judge` turns into the operation's output, or
     /// into an error ([`Error::conflict`]) when it shows something other than what was asked.
+    /// WeChat Pay's 404 `RESOURCE_NOT_EXISTS` / `ORDER_NOT_EXIST` means it did not happen
+    /// (change that with [`Check::not_found_when`]).
     pub fn by_query<Q>(
         query: Q,
         judge: impl Fn(Q::Output) -> Result<T, Error> + Send + Sync + 'static,
@@ -169,19 +236,43 @@ impl<T: 'static> Check<T> {
     where
         Q: Operation + Send + Sync + 'static,
     {
+        Self::by_query_found(query, move |out| judge(out).map(Found::Done))
+    }
+
+    /// As [`Check::by_query`], with a judge that can also say the record shows the operation
+    /// did not take effect ([`Found::NotDone`]).
+    pub fn by_query_found<Q>(
+        query: Q,
+        judge: impl Fn(Q::Output) -> Result<Found<T>, Error> + Send + Sync + 'static,
+    ) -> Self
+    where
+        Q: Operation + Send + Sync + 'static,
+    {
         let judge = Arc::new(judge);
         Self {
-            prepare: Arc::new(move |client: &Client| {
+            prepare: Arc::new(move |client: &Client, not_found: &NotFoundRule| {
                 let (request, pending) = client.prepare(&query)?;
-                let judge = Arc::clone(&judge);
+                let (judge, not_found) = (Arc::clone(&judge), Arc::clone(not_found));
                 let finish: Finish<T> = Box::new(move |response| match pending.finish(response) {
-                    Ok(out) => judge(out).map(Some),
-                    Err(e) if e.is_not_found() => Ok(None),
+                    Ok(out) => judge(out).map(|found| match found {
+                        Found::Done(t) => Some(t),
+                        Found::NotDone => None,
+                    }),
+                    Err(e) if not_found(&e) => Ok(None),
                     Err(e) => Err(e),
                 });
                 Ok((request, CheckPending { finish }))
             }),
+            not_found: Arc::new(Error::is_not_found),
         }
+    }
+
+    /// Which of the query's errors mean the operation did not take effect (default:
+    /// [`Error::is_not_found`]). Keep it narrow: any other answer leaves the fate unknown.
+    #[must_use]
+    pub fn not_found_when(mut self, rule: impl Fn(&Error) -> bool + Send + Sync + 'static) -> Self {
+        self.not_found = Arc::new(rule);
+        self
     }
 }
 
@@ -191,7 +282,7 @@ impl<T> Check<T> {
     /// # Errors
     /// As [`Client::prepare`].
     pub fn prepare(&self, client: &Client) -> Result<(Request<Vec<u8>>, CheckPending<T>), Error> {
-        (self.prepare)(client)
+        (self.prepare)(client, &self.not_found)
     }
 }
 

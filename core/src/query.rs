@@ -58,3 +58,15 @@ impl QueryString {
         self.text
     }
 }
+
+/// One path segment, percent-encoded like a query value (so `/`, `?` and `%` cannot change the
+/// path that is signed).
+///
+/// ```
+/// use wechatpay_core::query::segment;
+/// assert_eq!(segment("4208450740201411110007820472"), "4208450740201411110007820472");
+/// assert_eq!(segment("a/../b?c"), "a%2F..%2Fb%3Fc");
+/// ```
+pub fn segment(value: &str) -> String {
+    utf8_percent_encode(value, QUERY_VALUE).to_string()
+}

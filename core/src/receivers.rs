@@ -61,32 +61,20 @@ wire_enum! {
     ///
     /// ```
     /// use wechatpay_core::receivers::RelationType;
-    /// assert_eq!(RelationType::from("STORE_OWNER"), RelationType::StoreOwner);
+    /// assert_eq!(RelationType::from("SERVICE_PROVIDER"), RelationType::ServiceProvider);
     /// assert!(!RelationType::from("NEW_RELATION").is_known());
     /// ```
     RelationType {
-        /// The service provider.
-        ServiceProvider = "SERVICE_PROVIDER",
-        /// A store.
-        Store = "STORE",
-        /// Staff.
-        Staff = "STAFF",
-        /// A store owner.
-        StoreOwner = "STORE_OWNER",
-        /// A partner.
-        Partner = "PARTNER",
-        /// The headquarters.
-        Headquarter = "HEADQUARTER",
-        /// A brand.
-        Brand = "BRAND",
-        /// A distributor.
-        Distributor = "DISTRIBUTOR",
-        /// A user.
-        User = "USER",
         /// A supplier.
         Supplier = "SUPPLIER",
-        /// A relation of the merchant's own naming (see `custom_relation` upstream).
-        Custom = "CUSTOM",
+        /// A distributor.
+        Distributor = "DISTRIBUTOR",
+        /// The service provider.
+        ServiceProvider = "SERVICE_PROVIDER",
+        /// The platform.
+        Platform = "PLATFORM",
+        /// Any other relation.
+        Others = "OTHERS",
     }
 }
 
@@ -280,7 +268,7 @@ mod tests {
             "wx8888888888888888",
             ReceiverType::MerchantId,
             "1900000110",
-            RelationType::Brand,
+            RelationType::Distributor,
         )
     }
 
@@ -300,7 +288,7 @@ mod tests {
             "wx8888888888888888",
             ReceiverType::PersonalOpenid,
             "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-            RelationType::User,
+            RelationType::Others,
         );
         assert!(person.validate().is_ok());
         assert_eq!(person.serial().expect("serial"), None);
