@@ -39,7 +39,7 @@ pub(crate) fn create(state: &State, mchid: &str, req: &SimRequest<'_>) -> Reply 
 
 /// Why a text field is refused, if it is: empty, too long, characters WeChat Pay refuses
 /// (outside 1-3 byte UTF-8, or control characters).
-fn text_problem(value: &str, max: usize) -> Option<String> {
+pub(crate) fn text_problem(value: &str, max: usize) -> Option<String> {
     if value.is_empty() {
         return Some("must not be empty".into());
     }
@@ -62,7 +62,7 @@ fn text_problem(value: &str, max: usize) -> Option<String> {
 }
 
 /// An enumeration value's form: 1 to 64 of `A-Z`, `0-9`, `_`.
-fn enum_form_problem(value: &str) -> Option<String> {
+pub(crate) fn enum_form_problem(value: &str) -> Option<String> {
     if value.is_empty() || value.len() > 64 {
         return Some("must be 1 to 64 characters".into());
     }
@@ -77,7 +77,9 @@ fn id_problem(value: &str) -> Option<String> {
         .or_else(|| (!value.bytes().all(|b| b.is_ascii_digit())).then(|| "must be digits".into()))
 }
 
-fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
+/// The body of a JSON request as an object, refused as WeChat Pay refuses it: a Content-Type
+/// other than JSON, bytes that are not UTF-8 or not JSON, JSON that is not an object.
+pub(crate) fn json_object(req: &SimRequest<'_>) -> Result<Map<String, Value>, Reply> {
     let content_type = req
         .headers
         .get("content-type")
@@ -115,6 +117,11 @@ fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
             "the body must be a JSON object",
         ));
     };
+    Ok(obj)
+}
+
+fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
+    let obj = json_object(req)?;
     let field = |name: &str, problem: Option<String>| match problem {
         Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
         None => Ok(()),
@@ -156,7 +163,7 @@ fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
     })
 }
 
-fn string(obj: &Map<String, Value>, field: &str) -> Result<String, Reply> {
+pub(crate) fn string(obj: &Map<String, Value>, field: &str) -> Result<String, Reply> {
     match obj.get(field) {
         None => Err(Reply::param_error(field, None, "is required")),
         Some(Value::String(s)) => Ok(s.clone()),

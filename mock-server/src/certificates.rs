@@ -21,7 +21,8 @@ pub(crate) fn download(state: &State, mchid: &str) -> Result<(Reply, Option<Sign
     };
     let key = state
         .merchant(mchid)
-        .and_then(|m| m.apiv3_key)
+        .filter(|m| m.certificate_mode)
+        .map(|m| m.apiv3.key)
         .ok_or_else(not_found)?;
     let platforms = state.platforms();
     if platforms.is_empty() {

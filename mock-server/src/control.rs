@@ -4,23 +4,28 @@
 //! | request | body | effect |
 //! |---|---|---|
 //! | `POST /mock/outcomes` | `{"sub_mchid", "transaction_id", "result": "SUCCESS"\|"FAILED"\|"PROCESSING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that order ends |
-//! | `POST /mock/faults` | `{"kind", "route"?, "count"?, "retry_after"?, "delay_ms"?}` | inject a fault into the next `count` requests on `route` |
-//! | `POST /mock/merchants` | `{"mchid", "serial", "public_key", "apiv3_key"?}` | accept another merchant (PEM public key) |
+//! | `POST /mock/faults` | `{"kind", "route"?, "count"?, "retry_after"?, "delay_ms"?}` | inject a fault into the next `count` requests on `route` (`any`, `create`, `query`, `certificates`, `add_receiver`, `delete_receiver`) |
+//! | `POST /mock/merchants` | `{"mchid", "serial", "public_key", "apiv3_key"?}` | accept another merchant (PEM public key); with `apiv3_key` it is in certificate mode, without one a key is generated; answers the key |
+//! | `GET /mock/merchants` | | every merchant: `mchid`, `serial`, `apiv3_key` (its text, `null` when given to the builder as a key), `certificate_mode` |
+//! | `GET /mock/receivers?mchid=M` | | the receivers added (every merchant's without `mchid`), names decrypted |
+//! | `POST /mock/notifications` | `{"url", "mchid"?, "event_type"?, "original_type"?, "summary"?, "associated_data"?, "resource": {…}}` | notify: deliver a new notification to `url` on WeChat Pay's retry schedule; answers its `id` at once |
+//! | `POST /mock/notifications/build` | as above, without `url` | the notification's `id`, `headers` and `body`, not delivered (to feed a handler under test) |
+//! | `GET /mock/notifications` | | every delivery: `id`, `url`, `attempts` (`status` or `error`, `acknowledged`), `delivered`, `gave_up` |
 //! | `POST /mock/platform-certificates` | `{"certificate", "private_key"}` | publish a platform certificate (PEM); answers its serial |
 //! | `POST /mock/sign-with` | `{"key": "public-key"}` or `{"key": "platform-certificate", "serial"?}` | which key signs answers |
 //! | `POST /mock/platform-certificates/retire` | `{"serial"}` | stop publishing one |
 //! | `GET /mock/log?limit=N` | | the last answers (method, path, status, Request-ID) |
-//! | `POST /mock/reset` | | forget orders, outcomes, faults and the log |
+//! | `POST /mock/reset` | | forget orders, outcomes, faults, the log, receivers and notification deliveries |
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{FailReason, PublicKey};
 
 use crate::faults::{Fault, Route};
+use crate::notify::NotificationSpec;
 use crate::reply::Reply;
 use crate::simulator::Simulator;
-use crate::state::{Merchant, Outcome, Platform, Processing};
+use crate::state::{Apiv3, Merchant, Outcome, Platform, Processing};
 
 fn bad(message: impl Into<String>) -> Reply {
     Reply::error(400, "PARAM_ERROR", message)
@@ -38,9 +43,24 @@ fn ok(extra: Value) -> Reply {
     Reply::json(200, &body)
 }
 
-/// Answers a control request.
-pub(crate) fn handle(sim: &Simulator, method: &str, path: &str, query: &str, body: &[u8]) -> Reply {
+/// Answers a control request at `now`.
+pub(crate) fn handle(
+    sim: &Simulator,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &[u8],
+    now: i64,
+) -> Reply {
     let result = match (method, path) {
+        ("GET", "/mock/merchants") => Ok(merchants(sim)),
+        ("GET", "/mock/receivers") => receivers(sim, query),
+        ("POST", "/mock/notifications") => notify(sim, body, now),
+        ("POST", "/mock/notifications/build") => build_notification(sim, body, now),
+        ("GET", "/mock/notifications") => Ok(Reply::json(
+            200,
+            &json!({ "notifications": sim.deliveries() }),
+        )),
         ("POST", "/mock/outcomes") => outcome(sim, body),
         ("POST", "/mock/faults") => fault(sim, body),
         ("POST", "/mock/merchants") => merchant(sim, body),
@@ -61,7 +81,10 @@ pub(crate) fn handle(sim: &Simulator, method: &str, path: &str, query: &str, bod
             | "/mock/platform-certificates/retire"
             | "/mock/sign-with"
             | "/mock/log"
-            | "/mock/reset",
+            | "/mock/reset"
+            | "/mock/receivers"
+            | "/mock/notifications"
+            | "/mock/notifications/build",
         ) => Err(Reply::error(
             405,
             "METHOD_NOT_ALLOWED",
@@ -119,9 +142,11 @@ fn fault(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
         "create" => Route::CreateAfterSales,
         "query" => Route::QueryAfterSales,
         "certificates" => Route::Certificates,
+        "add_receiver" => Route::AddReceiver,
+        "delete_receiver" => Route::DeleteReceiver,
         other => {
             return Err(bad(format!(
-                "route {other:?}: any, create, query or certificates"
+                "route {other:?}: any, create, query, certificates, add_receiver or delete_receiver"
             )));
         }
     };
@@ -164,21 +189,171 @@ fn merchant(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
     }
     let public_key =
         PublicKey::from_pem(&b.public_key).map_err(|e| bad(format!("public_key: {e}")))?;
-    let apiv3_key = b
-        .apiv3_key
-        .as_deref()
-        .map(ApiV3Key::new)
-        .transpose()
-        .map_err(|e| bad(format!("apiv3_key: {e}")))?;
-    sim.state.add_merchant(
-        b.mchid.clone(),
-        Merchant {
-            serial: b.serial,
-            public_key,
-            apiv3_key,
-        },
-    );
-    Ok(ok(json!({ "mchid": b.mchid })))
+    let mut merchant = Merchant::new(b.serial, public_key);
+    if let Some(text) = b.apiv3_key.as_deref() {
+        merchant.apiv3 = Apiv3::from_text(text).map_err(|e| bad(format!("apiv3_key: {e}")))?;
+        merchant.certificate_mode = true;
+    }
+    let apiv3_key = merchant.apiv3.text.clone();
+    sim.state.add_merchant(b.mchid.clone(), merchant);
+    Ok(ok(json!({ "mchid": b.mchid, "apiv3_key": apiv3_key })))
+}
+
+fn merchants(sim: &Simulator) -> Reply {
+    let all: Vec<Value> = sim
+        .state
+        .merchants()
+        .into_iter()
+        .map(|(mchid, m)| {
+            json!({
+                "mchid": mchid,
+                "serial": m.serial,
+                "apiv3_key": m.apiv3.text,
+                "certificate_mode": m.certificate_mode,
+            })
+        })
+        .collect();
+    Reply::json(200, &json!({ "merchants": all }))
+}
+
+fn receivers(sim: &Simulator, query: &str) -> Result<Reply, Reply> {
+    let mchid = match crate::after_sales::query_param(query, "mchid") {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(())) => return Err(bad("mchid is not UTF-8 once decoded")),
+    };
+    Ok(Reply::json(
+        200,
+        &json!({ "receivers": sim.state.receivers(mchid.as_deref()) }),
+    ))
+}
+
+/// The body of `POST /mock/notifications` (and `/build`, where `url` is not taken).
+struct NotifyBody {
+    url: Option<String>,
+    spec: NotificationSpec,
+}
+
+/// The fields `POST /mock/notifications` takes.
+const NOTIFY_FIELDS: [&str; 7] = [
+    "url",
+    "mchid",
+    "event_type",
+    "original_type",
+    "summary",
+    "associated_data",
+    "resource",
+];
+
+/// Reads the body field by field, so that every refusal names its field.
+fn notify_body(body: &[u8]) -> Result<NotifyBody, Reply> {
+    let obj: serde_json::Map<String, Value> = parse(body)?;
+    if let Some(unknown) = obj.keys().find(|k| !NOTIFY_FIELDS.contains(&k.as_str())) {
+        let shown: String = unknown.chars().take(64).collect();
+        return Err(Reply::param_error(
+            &shown,
+            None,
+            format!(
+                "is not a field of this request; expected {}",
+                NOTIFY_FIELDS.join(", ")
+            ),
+        ));
+    }
+    let text = |name: &str| match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(Reply::param_error(name, Some(other), "must be a string")),
+    };
+    let resource = match obj.get("resource") {
+        Some(Value::Object(r)) => Value::Object(r.clone()),
+        None | Some(Value::Null) => {
+            return Err(Reply::param_error(
+                "resource",
+                None,
+                "is required: the resource to encrypt, a JSON object",
+            ));
+        }
+        Some(other) => {
+            return Err(Reply::param_error(
+                "resource",
+                Some(other),
+                "must be a JSON object",
+            ));
+        }
+    };
+    let mut spec = NotificationSpec::new(resource);
+    spec.mchid = text("mchid")?;
+    if let Some(e) = text("event_type")? {
+        spec.event_type = e;
+    }
+    if let Some(o) = text("original_type")? {
+        spec.original_type = o;
+    }
+    spec.summary = text("summary")?;
+    if let Some(a) = text("associated_data")? {
+        spec.associated_data = a;
+    }
+    Ok(NotifyBody {
+        url: text("url")?,
+        spec,
+    })
+}
+
+/// A refusal naming the field of a `wechatpay_core` input error.
+fn refused(e: &wechatpay_core::Error) -> Reply {
+    let text = e.to_string();
+    match e.field() {
+        Some(field) => {
+            let prefix = format!("invalid `{field}`: ");
+            Reply::param_error(field, None, text.strip_prefix(&prefix).unwrap_or(&text))
+        }
+        None => bad(text),
+    }
+}
+
+fn notify(sim: &Simulator, body: &[u8], now: i64) -> Result<Reply, Reply> {
+    let b = notify_body(body)?;
+    let Some(url) = b.url else {
+        return Err(Reply::param_error(
+            "url",
+            None,
+            "is required: where to POST the notification",
+        ));
+    };
+    let spec = b.spec;
+    let id = sim.notify(&url, &spec, now).map_err(|e| refused(&e))?;
+    let mchid = spec
+        .mchid
+        .clone()
+        .or_else(|| sim.state.primary().map(str::to_owned));
+    Ok(ok(json!({
+        "id": id,
+        "url": url,
+        "mchid": mchid,
+        "event_type": spec.event_type,
+    })))
+}
+
+fn build_notification(sim: &Simulator, body: &[u8], now: i64) -> Result<Reply, Reply> {
+    let b = notify_body(body)?;
+    if b.url.is_some() {
+        return Err(Reply::param_error(
+            "url",
+            None,
+            "is not taken here: POST /mock/notifications delivers",
+        ));
+    }
+    let n = sim.notification(&b.spec, now).map_err(|e| refused(&e))?;
+    let headers: serde_json::Map<String, Value> = n
+        .headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .collect();
+    Ok(ok(json!({
+        "id": n.id,
+        "headers": headers,
+        "body": String::from_utf8_lossy(&n.body),
+    })))
 }
 
 fn publish(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {

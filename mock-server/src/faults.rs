@@ -47,6 +47,10 @@ pub enum Route {
     QueryAfterSales,
     /// `GET /v3/certificates`.
     Certificates,
+    /// `POST /v3/ecommerce/profitsharing/receivers/add`.
+    AddReceiver,
+    /// `POST /v3/ecommerce/profitsharing/receivers/delete`.
+    DeleteReceiver,
     /// A path or method the mock does not serve.
     Unknown,
 }

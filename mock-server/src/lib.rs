@@ -1,9 +1,12 @@
 //! A signature-true local WeChat Pay for tests, built on wiremock.
 //!
 //! It verifies the merchant's `Authorization` signature like WeChat Pay does, keeps
-//! after-sales orders, answers `PROCESSING` and then a final result, signs every 2xx answer with
-//! a WeChat Pay key pair, and injects faults on demand. Run it in-process from Rust tests, or as
-//! the standalone `wechatpay-mock-server` binary from any language.
+//! after-sales orders, answers `PROCESSING` and then a final result, keeps profit-sharing
+//! receivers (decrypting their encrypted names with the key `Wechatpay-Serial` names), signs
+//! every 2xx answer with a WeChat Pay key pair, sends webhook notifications (signed, encrypted
+//! with the merchant's APIv3 key, retried on WeChat Pay's schedule), and injects faults on
+//! demand. Run it in-process from Rust tests, or as the standalone `wechatpay-mock-server`
+//! binary from any language.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechatpay_core::Error> {
@@ -24,9 +27,12 @@ mod after_sales;
 mod auth;
 mod certificates;
 mod control;
+mod delivery;
 mod faults;
 pub mod keys;
+mod notify;
 pub mod process;
+mod receivers;
 mod reply;
 #[cfg(feature = "standalone")]
 pub mod server;
@@ -45,12 +51,17 @@ use wechatpay_core::{
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub use faults::{Fault, Route};
+pub use notify::{
+    Attempt, AttemptResult, Delivery, MAX_DELIVERIES, NOTIFY_TIMEOUT, NextStep, NotificationSpec,
+    OutgoingNotification, RETRY_SCHEDULE, acknowledges,
+};
+pub use receivers::StoredReceiver;
 pub use reply::SimResponse;
 pub use simulator::{CONTROL_PREFIX, SimRequest, Simulator};
 pub use state::{Answer, Outcome, StoredOrder};
 
 use reply::{Reply, Signer, render, request_id};
-use state::{Bounds, Merchant, Platform, Processing, State};
+use state::{Apiv3, Bounds, Merchant, Platform, Processing, State};
 
 /// The default cap on request bodies: WeChat Pay's JSON requests are small.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
@@ -85,6 +96,8 @@ pub struct MockBuilder {
     max_body: usize,
     log_to_stderr: bool,
     bounds: Bounds,
+    primary: Option<String>,
+    notify_time_scale: f64,
 }
 
 impl Default for MockBuilder {
@@ -94,19 +107,17 @@ impl Default for MockBuilder {
 }
 
 impl MockBuilder {
-    /// The defaults: the test merchant, the test WeChat Pay key, system clock, one
-    /// `PROCESSING` answer per order before its final result.
+    /// The defaults: the test merchant (its APIv3 key [`keys::TEST_APIV3_KEY`], in public-key
+    /// mode), the test WeChat Pay key, system clock, one `PROCESSING` answer per order before
+    /// its final result, notifications retried on WeChat Pay's schedule in real time.
     pub fn new() -> Self {
         let mut merchants = HashMap::new();
         if let Ok(public_key) = keys::test_merchant_public_key() {
-            merchants.insert(
-                keys::TEST_MCHID.to_owned(),
-                Merchant {
-                    serial: keys::TEST_MERCHANT_SERIAL.to_owned(),
-                    public_key,
-                    apiv3_key: None,
-                },
-            );
+            let mut merchant = Merchant::new(keys::TEST_MERCHANT_SERIAL.to_owned(), public_key);
+            if let Ok(apiv3) = Apiv3::from_text(keys::TEST_APIV3_KEY) {
+                merchant.apiv3 = apiv3;
+            }
+            merchants.insert(keys::TEST_MCHID.to_owned(), merchant);
         }
         Self {
             merchants,
@@ -127,6 +138,8 @@ impl MockBuilder {
                 log: DEFAULT_MAX_LOG,
                 orders: DEFAULT_MAX_ORDERS,
             },
+            primary: Some(keys::TEST_MCHID.to_owned()),
+            notify_time_scale: 1.0,
         }
     }
 
@@ -143,19 +156,31 @@ impl MockBuilder {
     /// Forgets the test merchant (add others with [`MockBuilder::merchant`]).
     pub fn without_test_merchant(mut self) -> Self {
         self.merchants.remove(keys::TEST_MCHID);
+        if self.primary.as_deref() == Some(keys::TEST_MCHID) {
+            self.primary = None;
+        }
         self
     }
 
-    /// Accepts requests from `mchid`, signed with the key of certificate `serial`.
+    /// Accepts requests from `mchid`, signed with the key of certificate `serial`. Its APIv3
+    /// key is generated (see [`MockWechatPay::apiv3_key`]) unless [`MockBuilder::apiv3_key`]
+    /// gives one. Without the test merchant, the first merchant added is the one notifications
+    /// go to by default.
     pub fn merchant(mut self, mchid: &str, serial: &str, public_key: PublicKey) -> Self {
         self.merchants.insert(
             mchid.to_owned(),
-            Merchant {
-                serial: serial.to_owned(),
-                public_key,
-                apiv3_key: None,
-            },
+            Merchant::new(serial.to_owned(), public_key),
         );
+        if self.primary.is_none() {
+            self.primary = Some(mchid.to_owned());
+        }
+        self
+    }
+
+    /// Multiplies the waits of WeChat Pay's notification retry schedule ([`RETRY_SCHEDULE`]):
+    /// `0.001` turns 15 s into 15 ms. Default 1. Must be finite and not negative.
+    pub fn notify_time_scale(mut self, scale: f64) -> Self {
+        self.notify_time_scale = scale;
         self
     }
 
@@ -191,7 +216,8 @@ impl MockBuilder {
     }
 
     /// Puts merchant `mchid` in certificate mode: `/v3/certificates` answers it, encrypted with
-    /// this APIv3 key. Merchants without a key get 404 `RESOURCE_NOT_EXISTS` there.
+    /// this APIv3 key (which also encrypts its notifications). Merchants without a key given
+    /// get 404 `RESOURCE_NOT_EXISTS` there.
     pub fn apiv3_key(mut self, mchid: &str, key: ApiV3Key) -> Self {
         self.apiv3_keys.insert(mchid.to_owned(), key);
         self
@@ -249,6 +275,11 @@ impl MockBuilder {
     }
 
     fn parts(self) -> Result<Parts, Error> {
+        if !self.notify_time_scale.is_finite() || self.notify_time_scale < 0.0 {
+            return Err(Error::config(
+                "notify_time_scale must be a finite number, 0 or more",
+            ));
+        }
         let wechatpay_key =
             PrivateKey::from_pem_with(&self.wechatpay_private_key, fastest_backend())?;
         let wechatpay_public_key = wechatpay_key.public_key()?;
@@ -278,7 +309,10 @@ impl MockBuilder {
         let mut merchants = self.merchants;
         for (mchid, key) in self.apiv3_keys {
             match merchants.get_mut(&mchid) {
-                Some(m) => m.apiv3_key = Some(key),
+                Some(m) => {
+                    m.apiv3 = Apiv3::given(key);
+                    m.certificate_mode = true;
+                }
                 None => {
                     return Err(Error::config(format!(
                         "apiv3_key names merchant {mchid}, which the mock does not know"
@@ -296,6 +330,8 @@ impl MockBuilder {
             self.max_body,
             self.log_to_stderr,
             self.bounds,
+            self.primary,
+            self.notify_time_scale,
         ));
         Ok(Parts {
             simulator: Simulator { state },
@@ -315,9 +351,11 @@ impl MockBuilder {
             Some(l) => MockServer::builder().listener(l).start().await,
             None => MockServer::start().await,
         };
+        let runtime = tokio::runtime::Handle::try_current().ok();
         Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
                 simulator: parts.simulator.clone(),
+                runtime: runtime.clone(),
             })
             .named("wechatpay")
             .mount(&server)
@@ -333,6 +371,7 @@ impl MockBuilder {
             state: Arc::clone(&parts.simulator.state),
             simulator: parts.simulator,
             wechatpay_public_key: parts.wechatpay_public_key,
+            runtime,
         })
     }
 }
@@ -351,6 +390,17 @@ pub struct MockWechatPay {
     simulator: Simulator,
     wechatpay_public_key: (String, PublicKey),
     test_merchant: MerchantCredentials,
+    /// The runtime `start` ran on: notification deliveries run there.
+    runtime: Option<tokio::runtime::Handle>,
+}
+
+impl Drop for MockWechatPay {
+    /// Stops the notification deliveries under way (at their next attempt).
+    fn drop(&mut self) {
+        self.state
+            .stopped
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for MockWechatPay {
@@ -493,16 +543,102 @@ impl MockWechatPay {
         &self.test_merchant
     }
 
-    /// Accepts requests from another merchant, from now on.
+    /// Accepts requests from another merchant, from now on (with a generated APIv3 key).
     pub fn add_merchant(&self, mchid: &str, serial: &str, public_key: PublicKey) {
         self.state.add_merchant(
             mchid.to_owned(),
-            Merchant {
-                serial: serial.to_owned(),
-                public_key,
-                apiv3_key: None,
-            },
+            Merchant::new(serial.to_owned(), public_key),
         );
+    }
+
+    /// Merchant `mchid`'s APIv3 key: what decrypts its notifications (the test merchant's is
+    /// [`keys::TEST_APIV3_KEY`] unless another was given).
+    pub fn apiv3_key(&self, mchid: &str) -> Option<ApiV3Key> {
+        self.state.merchant(mchid).map(|m| m.apiv3.key)
+    }
+
+    /// The receivers merchant `mchid` has added (`receivers/add`), in the order they were
+    /// added, their names decrypted.
+    pub fn receivers(&self, mchid: &str) -> Vec<StoredReceiver> {
+        self.state.receivers(Some(mchid))
+    }
+
+    /// A notification of `resource` to the test merchant (the mock's first merchant; one made
+    /// without any is encrypted with [`keys::TEST_APIV3_KEY`]), as WeChat Pay delivers it:
+    /// `POST /notify`, signed now with the key that signs answers, the resource encrypted
+    /// with the merchant's APIv3 key; a profit-sharing notification (see
+    /// [`NotificationSpec::new`]). Feed it to a handler under test.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechatpay_core::Error> {
+    /// use wechatpay_core::notification::{NotificationVerifier, ProfitSharingNotification};
+    /// use wechatpay_mock_server::{MockWechatPay, keys};
+    ///
+    /// let mock = MockWechatPay::start().await;
+    /// let request = mock.notification_request(&serde_json::json!({
+    ///     "sp_mchid": "1900000100", "sub_mchid": "1900000109",
+    ///     "transaction_id": "4208450740201411110007820472",
+    ///     "order_id": "3008450740201411110007820472", "out_order_no": "P20150806125346",
+    ///     "receiver": {"type": "MERCHANT_ID", "account": "1900000110", "amount": 888,
+    ///                  "description": "分给商户1900000110"},
+    ///     "success_time": "2026-11-24T10:34:56+08:00"
+    /// }));
+    ///
+    /// let key = mock.apiv3_key(keys::TEST_MCHID).expect("the test merchant's key");
+    /// let verifier = NotificationVerifier::new(mock.trusted_keys(), key);
+    /// let n = verifier.verify::<ProfitSharingNotification, _>(&request)?;
+    /// assert_eq!(n.original_type, "profitsharing");
+    /// assert_eq!(n.resource.receiver.amount, 888);
+    /// # Ok(()) }
+    /// ```
+    pub fn notification_request(&self, resource: &serde_json::Value) -> http::Request<Vec<u8>> {
+        let spec = NotificationSpec::new(resource.clone());
+        let now = self.state.now();
+        let built = self.simulator.notification(&spec, now).or_else(|_| {
+            self.simulator
+                .notification_with_key(&spec, &keys::test_apiv3_key(), now)
+        });
+        match built {
+            Ok(n) => n.to_request(http::Uri::from_static("/notify")),
+            // The default envelope fields are valid, a JSON value always serialises and the
+            // nonce is 12 bytes: failing here is a bug.
+            Err(e) => unreachable!("a default notification must build: {e}"),
+        }
+    }
+
+    /// A notification of `spec` as WeChat Pay delivers it (`POST /notify`), for any merchant,
+    /// event type or original type.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `mchid` for a merchant the mock does
+    /// not know, or the envelope field that is empty, too long or holds control characters.
+    pub fn notification_request_with(
+        &self,
+        spec: &NotificationSpec,
+    ) -> Result<http::Request<Vec<u8>>, Error> {
+        self.simulator
+            .notification(spec, self.state.now())
+            .map(|n| n.to_request(http::Uri::from_static("/notify")))
+    }
+
+    /// Delivers a new notification of `spec` to `url` (`http://…`) from a task on the runtime
+    /// the mock started on, on WeChat Pay's retry schedule (times [`MockBuilder::notify_time_scale`]),
+    /// as `POST /mock/notifications` does. Returns its id; see [`MockWechatPay::notifications`].
+    ///
+    /// # Errors
+    /// As [`MockWechatPay::notification_request_with`]; [`wechatpay_core::ErrorKind::InvalidInput`]
+    /// naming `url` for a URL that is not `http://host[:port]/…`.
+    pub fn notify(&self, url: &str, spec: &NotificationSpec) -> Result<String, Error> {
+        let id = self.simulator.notify(url, spec, self.state.now())?;
+        if let Some(runtime) = &self.runtime {
+            delivery::start_new(&self.simulator, runtime);
+        }
+        Ok(id)
+    }
+
+    /// Every notification delivery kept, oldest first, with its attempts.
+    pub fn notifications(&self) -> Vec<Delivery> {
+        self.simulator.deliveries()
     }
 
     /// Switches the key that signs answers.
@@ -590,6 +726,8 @@ pub(crate) fn fastest_backend() -> wechatpay_core::Backend {
 /// The one wiremock responder: the simulator, fed wiremock's request.
 struct Responder {
     simulator: Simulator,
+    /// Where notification deliveries asked through the control API run.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 /// wiremock's response for a simulator answer.
@@ -623,6 +761,10 @@ impl Respond for Responder {
             headers: &req.headers,
             body: &req.body,
         };
-        template(self.simulator.handle(&request, self.simulator.state.now()))
+        let answer = self.simulator.handle(&request, self.simulator.state.now());
+        if let Some(runtime) = &self.runtime {
+            delivery::start_new(&self.simulator, runtime);
+        }
+        template(answer)
     }
 }

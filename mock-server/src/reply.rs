@@ -48,6 +48,19 @@ impl Reply {
         )
     }
 
+    /// A 400 `PARAM_ERROR` about a request header.
+    pub(crate) fn header_error(header: &str, issue: impl Into<String>) -> Self {
+        let issue = issue.into();
+        Self::json(
+            400,
+            &json!({
+                "code": "PARAM_ERROR",
+                "message": format!("{header}: {issue}"),
+                "detail": { "field": header, "issue": issue, "location": "header" }
+            }),
+        )
+    }
+
     /// A 400 `PARAM_ERROR` about a query parameter.
     pub(crate) fn query_param_error(field: &str, issue: impl Into<String>) -> Self {
         let issue = issue.into();
@@ -70,10 +83,10 @@ pub(crate) struct Signer {
 }
 
 /// The scheme of WeChat Pay's answer signatures.
-const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
+pub(crate) const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 
-/// The message WeChat Pay signs for an answer: `TIMESTAMP\nNONCE\nBODY\n`.
-fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+/// The message WeChat Pay signs for an answer (and a notification): `TIMESTAMP\nNONCE\nBODY\n`.
+pub(crate) fn response_message(timestamp: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(timestamp.len() + nonce.len() + body.len() + 3);
     m.extend_from_slice(timestamp.as_bytes());
     m.push(b'\n');

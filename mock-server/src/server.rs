@@ -2,7 +2,8 @@
 //! weeks against clients in any language. Header and body read timeouts; a body cap enforced
 //! while reading (413 before buffering more than the cap); WeChat Pay's JSON error shape for
 //! every refusal it can answer (hyper itself answers requests it cannot parse, with a bare 400
-//! or 431); memory bounded by the simulator's log and order limits.
+//! or 431); memory bounded by the simulator's log and order limits. Notifications asked for
+//! through the control API are delivered by tasks of this server's runtime.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -153,6 +154,9 @@ async fn answer(
             }
         }
     };
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        crate::delivery::start_new(simulator, &runtime);
+    }
     if let Some(delay) = answer.delay {
         tokio::time::sleep(delay).await;
     }

@@ -10,6 +10,8 @@ use wechatpay_core::{
 };
 
 use crate::faults::{Armed, Fault, Route};
+use crate::notify::Deliveries;
+use crate::receivers::StoredReceiver;
 use crate::reply::Signer;
 
 /// A merchant the mock accepts requests from.
@@ -17,8 +19,65 @@ use crate::reply::Signer;
 pub(crate) struct Merchant {
     pub(crate) serial: String,
     pub(crate) public_key: PublicKey,
-    /// Set for merchants in certificate mode.
-    pub(crate) apiv3_key: Option<ApiV3Key>,
+    /// The merchant's APIv3 key: encrypts its notifications (and, in certificate mode, its
+    /// `/v3/certificates` downloads).
+    pub(crate) apiv3: Apiv3,
+    /// Whether `/v3/certificates` answers this merchant.
+    pub(crate) certificate_mode: bool,
+}
+
+impl Merchant {
+    /// A merchant in public-key mode, with a freshly generated APIv3 key.
+    pub(crate) fn new(serial: String, public_key: PublicKey) -> Self {
+        Self {
+            serial,
+            public_key,
+            apiv3: Apiv3::generated(),
+            certificate_mode: false,
+        }
+    }
+}
+
+/// A merchant's APIv3 key, and its text when the mock knows it (generated here, or given as
+/// text through the control API): the text is shown by `GET /mock/merchants`. Debug redacts.
+#[derive(Clone)]
+pub(crate) struct Apiv3 {
+    pub(crate) key: ApiV3Key,
+    pub(crate) text: Option<String>,
+}
+
+impl std::fmt::Debug for Apiv3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Apiv3(<redacted>)")
+    }
+}
+
+impl Apiv3 {
+    /// 32 random letters and digits.
+    pub(crate) fn generated() -> Self {
+        let text = crate::keys::random_alnum(32);
+        match ApiV3Key::new(&text) {
+            Ok(key) => Self {
+                key,
+                text: Some(text),
+            },
+            // 32 ASCII characters always make a key: failing here is a bug, not input.
+            Err(e) => unreachable!("a generated APIv3 key must be 32 bytes: {e}"),
+        }
+    }
+
+    /// A key given as text (checked: 32 bytes).
+    pub(crate) fn from_text(text: &str) -> Result<Self, Error> {
+        Ok(Self {
+            key: ApiV3Key::new(text)?,
+            text: Some(text.to_owned()),
+        })
+    }
+
+    /// A key given as an [`ApiV3Key`]: its text stays unknown to the mock.
+    pub(crate) fn given(key: ApiV3Key) -> Self {
+        Self { key, text: None }
+    }
 }
 
 /// A published platform certificate: the certificate, its PEM, and the key that signs with it.
@@ -117,6 +176,23 @@ pub(crate) struct State {
     bounds: Bounds,
     pub(crate) max_body: usize,
     pub(crate) log_to_stderr: bool,
+    receivers: Mutex<ReceiverBook>,
+    deliveries: Mutex<Deliveries>,
+    primary: Option<String>,
+    /// Multiplies the notification retry schedule.
+    pub(crate) notify_time_scale: f64,
+    /// Set when the in-process mock is dropped: its deliveries stop.
+    pub(crate) stopped: std::sync::atomic::AtomicBool,
+}
+
+/// A receiver's key: the merchant that added it, its type, its account.
+type ReceiverKey = (String, String, String);
+
+/// Receivers by key, and their keys in the order they were added (for eviction and listing).
+#[derive(Default)]
+struct ReceiverBook {
+    by_key: HashMap<ReceiverKey, StoredReceiver>,
+    added: VecDeque<ReceiverKey>,
 }
 
 /// Orders by key, and their keys in creation order (for eviction).
@@ -126,7 +202,7 @@ struct Orders {
     created: VecDeque<Key>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -145,6 +221,8 @@ impl State {
         max_body: usize,
         log_to_stderr: bool,
         bounds: Bounds,
+        primary: Option<String>,
+        notify_time_scale: f64,
     ) -> Self {
         Self {
             merchants: RwLock::new(merchants),
@@ -160,6 +238,11 @@ impl State {
             bounds,
             max_body,
             log_to_stderr,
+            receivers: Mutex::new(ReceiverBook::default()),
+            deliveries: Mutex::new(Deliveries::default()),
+            primary,
+            notify_time_scale,
+            stopped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -189,8 +272,87 @@ impl State {
             .unwrap_or_else(PoisonError::into_inner)
             .get_mut(mchid)
         {
-            m.apiv3_key = Some(key);
+            m.apiv3 = Apiv3::given(key);
+            m.certificate_mode = true;
         }
+    }
+
+    /// Every merchant, sorted by id.
+    pub(crate) fn merchants(&self) -> Vec<(String, Merchant)> {
+        let mut all: Vec<(String, Merchant)> = self
+            .merchants
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(id, m)| (id.clone(), m.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The merchant notifications go to when none is named: the builder's first.
+    pub(crate) fn primary(&self) -> Option<&str> {
+        self.primary.as_deref()
+    }
+
+    /// The private key of the WeChat Pay key named `serial` (the public key id, or a published
+    /// platform certificate's serial): what decrypts a field encrypted for it.
+    pub(crate) fn decrypting_key(&self, serial: &str) -> Option<PrivateKey> {
+        if self.public_key_signer.serial == serial {
+            return Some(self.public_key_signer.key.clone());
+        }
+        self.platforms
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|p| p.cert.serial() == serial)
+            .map(|p| p.signer.key.clone())
+    }
+
+    /// Adds or replaces a receiver of merchant `receiver.mchid`.
+    pub(crate) fn add_receiver(&self, receiver: StoredReceiver) {
+        let key = receiver.key();
+        let mut book = lock(&self.receivers);
+        if !book.by_key.contains_key(&key) {
+            while book.by_key.len() >= self.bounds.orders.max(1) {
+                let Some(oldest) = book.added.pop_front() else {
+                    break;
+                };
+                book.by_key.remove(&oldest);
+            }
+            book.added.push_back(key.clone());
+        }
+        book.by_key.insert(key, receiver);
+    }
+
+    /// Removes a receiver; whether it existed.
+    pub(crate) fn delete_receiver(&self, mchid: &str, receiver_type: &str, account: &str) -> bool {
+        let key = (
+            mchid.to_owned(),
+            receiver_type.to_owned(),
+            account.to_owned(),
+        );
+        let mut book = lock(&self.receivers);
+        let existed = book.by_key.remove(&key).is_some();
+        if existed {
+            book.added.retain(|k| *k != key);
+        }
+        existed
+    }
+
+    /// The receivers of `mchid` (every merchant's when `None`), in the order they were added.
+    pub(crate) fn receivers(&self, mchid: Option<&str>) -> Vec<StoredReceiver> {
+        let book = lock(&self.receivers);
+        book.added
+            .iter()
+            .filter(|k| mchid.is_none_or(|m| k.0 == m))
+            .filter_map(|k| book.by_key.get(k).cloned())
+            .collect()
+    }
+
+    /// The notification deliveries and the ids waiting for a deliverer.
+    pub(crate) fn deliveries(&self) -> std::sync::MutexGuard<'_, Deliveries> {
+        lock(&self.deliveries)
     }
 
     pub(crate) fn platforms(&self) -> Vec<Platform> {
@@ -288,12 +450,15 @@ impl State {
         lock(&self.answers).iter().cloned().collect()
     }
 
-    /// Forgets orders, planned outcomes, armed faults and the log.
+    /// Forgets orders, planned outcomes, armed faults, the log, receivers and notification
+    /// deliveries (deliveries under way stop at their next attempt).
     pub(crate) fn reset(&self) {
         *lock(&self.orders) = Orders::default();
         lock(&self.outcomes).clear();
         lock(&self.faults).clear();
         lock(&self.answers).clear();
+        *lock(&self.receivers) = ReceiverBook::default();
+        *lock(&self.deliveries) = Deliveries::default();
     }
 
     pub(crate) fn plan(&self, sub_mchid: &str, transaction_id: &str, outcome: Outcome) {

@@ -1,8 +1,9 @@
 //! `wechatpay-mock-server`: a local WeChat Pay for programs in any language.
 //!
-//! Prints one JSON line when ready (`base_url`, merchant and key paths), logs to stderr, runs
-//! until SIGINT or SIGTERM and then exits 0. A bad flag or unreadable key file: one line on
-//! stderr and exit code 2.
+//! Prints one JSON line when ready (`base_url`, merchant and key paths, and the merchant's
+//! APIv3 key: this is a test sandbox, and a generated key is of no use unless shown), logs to
+//! stderr, runs until SIGINT or SIGTERM and then exits 0. A bad flag or unreadable key file:
+//! one line on stderr and exit code 2.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -15,7 +16,8 @@ use wechatpay_core::{PlatformCertificate, PublicKey};
 use wechatpay_mock_server::server::{Limits, serve};
 use wechatpay_mock_server::{DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, MockBuilder, SignWith, keys};
 
-/// A signature-true local WeChat Pay (after-sales profit sharing), for tests.
+/// A signature-true local WeChat Pay (after-sales profit sharing, receivers, notifications),
+/// for tests.
 #[derive(Parser, Debug)]
 #[command(name = "wechatpay-mock-server", version, about)]
 struct Cli {
@@ -39,9 +41,14 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     wechatpay_private_key: Option<PathBuf>,
     /// The merchant's APIv3 key: puts the merchant in certificate mode (`/v3/certificates`
-    /// answers it, encrypted with this key).
+    /// answers it, encrypted with this key). Absent: a key is generated (it encrypts
+    /// notifications; shown in the readiness line).
     #[arg(long)]
     apiv3_key: Option<String>,
+    /// Multiplies the waits of the notification retry schedule (15 s, 15 s, 30 s, 3 min, …,
+    /// 6 h): 0.001 turns 15 s into 15 ms.
+    #[arg(long, default_value_t = 1.0, value_parser = time_scale)]
+    notify_time_scale: f64,
     /// A platform certificate (PEM) to publish [default with --apiv3-key or
     /// --sign-with platform-certificate: the embedded test certificate].
     #[arg(long, value_name = "FILE", requires = "platform_private_key")]
@@ -144,6 +151,14 @@ fn more_merchants(cli: &Cli) -> Result<Vec<LoadedMerchant>, Fatal> {
         }
     }
     Ok(out)
+}
+
+/// A finite, non-negative number.
+fn time_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("{text:?} is not a finite number, 0 or more")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -275,6 +290,7 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         .wechatpay_key(&wechatpay_id, &wechatpay_private)
         .bounds(cli.max_log, cli.max_orders)
         .max_body(cli.max_body)
+        .notify_time_scale(cli.notify_time_scale)
         .log_to_stderr(!cli.quiet);
     for (id, serial, key, apiv3) in more_merchants(&cli)? {
         builder = builder.merchant(&id, &serial, key);
@@ -292,6 +308,10 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         builder = builder.sign_with(SignWith::PlatformCertificate);
     }
     let simulator = builder.simulator().map_err(|e| Fatal(e.to_string()))?;
+    let apiv3_text = match &cli.apiv3_key {
+        Some(text) => Some(text.clone()),
+        None => simulator.apiv3_key_text(&mchid),
+    };
 
     let mut ready = serde_json::json!({
         "base_url": base_url,
@@ -301,6 +321,8 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         "merchant_private_key": merchant_private_path.map(|p| p.display().to_string()),
         "wechatpay_public_key_id": wechatpay_id,
         "wechatpay_public_key": wechatpay_public_path.display().to_string(),
+        "apiv3_key": apiv3_text,
+        "notify_time_scale": cli.notify_time_scale,
     });
     if let (Some((serial, path)), Some(map)) = (platform_info, ready.as_object_mut()) {
         map.insert("platform_certificate_serial".into(), serial.into());

@@ -1,0 +1,281 @@
+//! Profit-sharing receivers: `POST /v3/ecommerce/profitsharing/receivers/add` and
+//! `…/receivers/delete` (SPEC-profitsharing §B, §D), with rules written here rather than
+//! borrowed from the client: the body is read field by field into the mock's own types.
+//!
+//! `encrypted_name` is decrypted the way WeChat Pay does it: with the private key of the key
+//! that `Wechatpay-Serial` names (the WeChat Pay public key, or a published platform
+//! certificate), RSAES-OAEP with SHA-1. A serial naming no key the mock holds, or a ciphertext
+//! that key does not open, is 400 `PARAM_ERROR`.
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::after_sales::{enum_form_problem, json_object, string, text_problem};
+use crate::reply::Reply;
+use crate::simulator::SimRequest;
+use crate::state::State;
+
+/// `type` values WeChat Pay knows.
+const TYPES: [&str; 2] = ["MERCHANT_ID", "PERSONAL_OPENID"];
+/// `relation_type` values the mock accepts.
+const RELATIONS: [&str; 11] = [
+    "SERVICE_PROVIDER",
+    "STORE",
+    "STAFF",
+    "STORE_OWNER",
+    "PARTNER",
+    "HEADQUARTER",
+    "BRAND",
+    "DISTRIBUTOR",
+    "USER",
+    "SUPPLIER",
+    "CUSTOM",
+];
+/// The longest `appid`.
+const MAX_APPID: usize = 32;
+/// The longest `account` (an openid is 28 characters; a mchid 10 digits or so).
+const MAX_ACCOUNT: usize = 64;
+/// The longest mchid taken as a `MERCHANT_ID` account.
+const MAX_MCHID: usize = 32;
+/// The longest `custom_relation`, in bytes (10 Chinese characters).
+const MAX_CUSTOM_RELATION: usize = 30;
+/// The longest `encrypted_name` read (base64 of a 4096-bit block is 684 characters).
+const MAX_ENCRYPTED_NAME: usize = 1024;
+/// The longest name once decrypted (one RSA-2048 OAEP block).
+const MAX_NAME: usize = 214;
+
+/// A receiver as the mock stores it (its name decrypted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StoredReceiver {
+    /// The merchant that added it (the request's `mchid`).
+    pub mchid: String,
+    /// The app id it was added under.
+    pub appid: String,
+    /// `MERCHANT_ID` or `PERSONAL_OPENID`.
+    #[serde(rename = "type")]
+    pub receiver_type: String,
+    /// The mchid or openid.
+    pub account: String,
+    /// How it relates to the merchant, e.g. `SUPPLIER`.
+    pub relation_type: String,
+    /// `custom_relation`, when sent.
+    pub custom_relation: Option<String>,
+    /// The name, decrypted from `encrypted_name`, when sent.
+    pub name: Option<String>,
+    /// The `Wechatpay-Serial` of the request: the key `encrypted_name` was decrypted with.
+    pub serial: String,
+    /// When it was (last) added, by the mock's clock (Unix seconds).
+    pub added_at: i64,
+}
+
+impl StoredReceiver {
+    pub(crate) fn key(&self) -> (String, String, String) {
+        (
+            self.mchid.clone(),
+            self.receiver_type.clone(),
+            self.account.clone(),
+        )
+    }
+}
+
+/// The three fields both endpoints share, checked.
+struct Identity {
+    appid: String,
+    receiver_type: String,
+    account: String,
+}
+
+fn problem(obj: &Map<String, Value>, name: &str, issue: Option<String>) -> Result<(), Reply> {
+    match issue {
+        Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
+        None => Ok(()),
+    }
+}
+
+fn optional_string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, Reply> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(Reply::param_error(name, Some(other), "must be a string")),
+    }
+}
+
+/// `appid`, `type` and `account`: present, well-formed, known.
+fn identity(obj: &Map<String, Value>) -> Result<Identity, Reply> {
+    let appid = string(obj, "appid")?;
+    problem(
+        obj,
+        "appid",
+        text_problem(&appid, MAX_APPID).or_else(|| {
+            (!appid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .then(|| "must be letters and digits, e.g. wx8888888888888888".into())
+        }),
+    )?;
+    let receiver_type = string(obj, "type")?;
+    problem(obj, "type", enum_form_problem(&receiver_type))?;
+    let account = string(obj, "account")?;
+    problem(obj, "account", text_problem(&account, MAX_ACCOUNT))?;
+    problem(
+        obj,
+        "type",
+        (!TYPES.contains(&receiver_type.as_str()))
+            .then(|| "unknown type; expected MERCHANT_ID or PERSONAL_OPENID".into()),
+    )?;
+    if receiver_type == "MERCHANT_ID" {
+        problem(
+            obj,
+            "account",
+            (account.len() > MAX_MCHID || !account.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| format!("a MERCHANT_ID account is a mchid: 1 to {MAX_MCHID} digits")),
+        )?;
+    }
+    Ok(Identity {
+        appid,
+        receiver_type,
+        account,
+    })
+}
+
+fn answer(receiver_type: &str, account: &str) -> Reply {
+    Reply::json(200, &json!({ "type": receiver_type, "account": account }))
+}
+
+/// `POST /v3/ecommerce/profitsharing/receivers/add` by merchant `mchid`.
+pub(crate) fn add(state: &State, mchid: &str, req: &SimRequest<'_>, now: i64) -> Reply {
+    match parse_add(state, mchid, req, now) {
+        Ok(receiver) => {
+            let reply = answer(&receiver.receiver_type, &receiver.account);
+            state.add_receiver(receiver);
+            reply
+        }
+        Err(reply) => reply,
+    }
+}
+
+fn parse_add(
+    state: &State,
+    mchid: &str,
+    req: &SimRequest<'_>,
+    now: i64,
+) -> Result<StoredReceiver, Reply> {
+    let obj = json_object(req)?;
+    let id = identity(&obj)?;
+    let relation_type = string(&obj, "relation_type")?;
+    problem(&obj, "relation_type", enum_form_problem(&relation_type))?;
+    problem(
+        &obj,
+        "relation_type",
+        (!RELATIONS.contains(&relation_type.as_str())).then(|| {
+            format!(
+                "unknown relation_type; expected one of {}",
+                RELATIONS.join(", ")
+            )
+        }),
+    )?;
+    let custom_relation = optional_string(&obj, "custom_relation")?;
+    if let Some(c) = &custom_relation {
+        problem(
+            &obj,
+            "custom_relation",
+            text_problem(c, MAX_CUSTOM_RELATION),
+        )?;
+    }
+    if obj.contains_key("name") {
+        return Err(Reply::param_error(
+            "name",
+            None,
+            "a name in plain text is not accepted: encrypt it with WeChat Pay's key (RSAES-OAEP) and send it as encrypted_name",
+        ));
+    }
+    let encrypted_name = optional_string(&obj, "encrypted_name")?;
+    if let Some(c) = &encrypted_name {
+        problem(&obj, "encrypted_name", text_problem(c, MAX_ENCRYPTED_NAME))?;
+    } else if id.receiver_type == "MERCHANT_ID" {
+        return Err(Reply::param_error(
+            "encrypted_name",
+            None,
+            "is required for a MERCHANT_ID receiver (the merchant's full name, encrypted)",
+        ));
+    }
+    let serial = match req.headers.get("wechatpay-serial").map(|v| v.to_str()) {
+        Some(Ok(s)) if !s.trim().is_empty() => s.trim().to_owned(),
+        Some(Ok(_)) | None => {
+            return Err(Reply::header_error(
+                "Wechatpay-Serial",
+                "is required: it names the WeChat Pay key that encrypted encrypted_name",
+            ));
+        }
+        Some(Err(_)) => {
+            return Err(Reply::header_error("Wechatpay-Serial", "is not ASCII"));
+        }
+    };
+    let shown: String = serial.chars().take(64).collect();
+    let key = state.decrypting_key(&serial).ok_or_else(|| {
+        Reply::header_error(
+            "Wechatpay-Serial",
+            format!(
+                "{shown:?} names no WeChat Pay key: use the WeChat Pay public key id or the serial of a platform certificate /v3/certificates publishes"
+            ),
+        )
+    })?;
+    let name = match &encrypted_name {
+        None => None,
+        Some(ciphertext) => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(ciphertext)
+                .map_err(|_| {
+                    Reply::param_error("encrypted_name", None, "is not standard base64")
+                })?;
+            let plain = key.decrypt_oaep(&raw).map_err(|_| {
+                Reply::param_error(
+                    "encrypted_name",
+                    None,
+                    format!(
+                        "does not decrypt with the key Wechatpay-Serial names ({shown}): encrypt it with that key (RSAES-OAEP, SHA-1), or name the key you encrypted it with"
+                    ),
+                )
+            })?;
+            let text = String::from_utf8(plain).map_err(|_| {
+                Reply::param_error(
+                    "encrypted_name",
+                    None,
+                    "decrypts to bytes that are not UTF-8",
+                )
+            })?;
+            if let Some(issue) = text_problem(&text, MAX_NAME) {
+                return Err(Reply::param_error(
+                    "encrypted_name",
+                    None,
+                    format!("the decrypted name {issue}"),
+                ));
+            }
+            Some(text)
+        }
+    };
+    Ok(StoredReceiver {
+        mchid: mchid.to_owned(),
+        appid: id.appid,
+        receiver_type: id.receiver_type,
+        account: id.account,
+        relation_type,
+        custom_relation,
+        name,
+        serial,
+        added_at: now,
+    })
+}
+
+/// `POST /v3/ecommerce/profitsharing/receivers/delete` by merchant `mchid`: answers the same
+/// whether the receiver existed or not (deleting again is harmless).
+pub(crate) fn delete(state: &State, mchid: &str, req: &SimRequest<'_>) -> Reply {
+    let id = match json_object(req).and_then(|obj| identity(&obj)) {
+        Ok(id) => id,
+        Err(reply) => return reply,
+    };
+    state.delete_receiver(mchid, &id.receiver_type, &id.account);
+    answer(&id.receiver_type, &id.account)
+}
