@@ -18,19 +18,15 @@ use crate::state::State;
 
 /// `type` values WeChat Pay knows.
 const TYPES: [&str; 2] = ["MERCHANT_ID", "PERSONAL_OPENID"];
-/// `relation_type` values the mock accepts.
-const RELATIONS: [&str; 11] = [
-    "SERVICE_PROVIDER",
-    "STORE",
-    "STAFF",
-    "STORE_OWNER",
-    "PARTNER",
-    "HEADQUARTER",
-    "BRAND",
-    "DISTRIBUTOR",
-    "USER",
+/// `relation_type` values the mock accepts: the relation enum
+/// (`ProfitSharingReceiverRelationType`; the upstream field table lists the receiver-type enum
+/// by mistake).
+const RELATIONS: [&str; 5] = [
     "SUPPLIER",
-    "CUSTOM",
+    "DISTRIBUTOR",
+    "SERVICE_PROVIDER",
+    "PLATFORM",
+    "OTHERS",
 ];
 /// The longest `appid`.
 const MAX_APPID: usize = 32;

@@ -219,10 +219,10 @@ async fn bad_bodies_are_param_errors_naming_the_field() {
         let refused = post(&mock, ADD_PATH, &body).await;
         assert_eq!(refused["detail"]["field"], field, "{body} -> {refused}");
     }
-    // A person needs no name; the relation list is WeChat Pay's, CUSTOM included.
+    // A person needs no name; the relation is one of the relation enum's.
     let person = json!({
         "appid": APPID, "type": "PERSONAL_OPENID", "account": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-        "relation_type": "CUSTOM", "custom_relation": "合伙人"
+        "relation_type": "OTHERS", "custom_relation": "合伙人"
     });
     let operation: Generic = Generic::post(ADD_PATH).json(&person).expect("json");
     let (req, pending) = mock.client().prepare(&operation).expect("prepare");
