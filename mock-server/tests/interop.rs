@@ -1,7 +1,9 @@
 //! Interop: the official-style SDKs of other languages against the standalone binary — the
 //! Node SDK `wechatpay-axios-plugin` and the Python SDK `wechatpayv3` — through create, query to
 //! SUCCESS, a FAILED outcome chosen through the control API, an injected 500, and a request
-//! signed with the wrong key.
+//! signed with the wrong key; then the sandbox's notifications verified and decrypted by both
+//! SDKs, a receiver's name encrypted by the Python SDK accepted by the sandbox, and one
+//! encrypted by wechatpay-core decrypted by the Node SDK.
 //!
 //! `.ci/run` installs both and sets `WECHATPAY_INTEROP=1`, which makes a missing SDK a failure.
 //! Without it, a missing SDK skips its half with a note on stderr.
@@ -20,27 +22,26 @@ fn here(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn start() -> Standalone {
-    Standalone::start(Path::new(BIN), &["--quiet"], Stdio::null()).expect("the mock starts")
+fn start(flags: &[&str]) -> Standalone {
+    Standalone::start(Path::new(BIN), flags, Stdio::null()).expect("the mock starts")
 }
 
 fn required() -> bool {
     std::env::var("WECHATPAY_INTEROP").is_ok_and(|v| v == "1")
 }
 
-/// Runs a client script; its JSON line.
-fn run(program: &str, script: &str, env: &[(&str, String)]) -> Option<serde_json::Value> {
-    let mock = start();
-    let base_url = mock.base_url().to_owned();
+/// Runs a client script against a fresh mock started with `flags`; its JSON line.
+fn run_with(
+    program: &str,
+    script: &str,
+    flags: &[&str],
+    args: impl FnOnce(&Standalone) -> Vec<std::ffi::OsString>,
+    env: &[(&str, String)],
+) -> Option<serde_json::Value> {
+    let mock = start(flags);
     let out = Command::new(program)
         .arg(here(script))
-        .arg(&base_url)
-        .args([keys::TEST_MCHID, keys::TEST_MERCHANT_SERIAL])
-        .arg(process::keys_dir().join("merchant_private_key.pem"))
-        .arg(keys::TEST_WECHATPAY_PUBLIC_KEY_ID)
-        .arg(process::keys_dir().join("wechatpay_public_key.pem"))
-        // The wrong key: WeChat Pay's own, posing as the merchant's.
-        .arg(process::keys_dir().join("wechatpay_private_key.pem"))
+        .args(args(&mock))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output();
     let out = match out {
@@ -69,6 +70,40 @@ fn run(program: &str, script: &str, env: &[(&str, String)]) -> Option<serde_json
     )
 }
 
+/// The merchant's arguments every client script takes first.
+fn merchant_args(mock: &Standalone) -> Vec<std::ffi::OsString> {
+    vec![
+        mock.base_url().into(),
+        keys::TEST_MCHID.into(),
+        keys::TEST_MERCHANT_SERIAL.into(),
+        process::keys_dir().join("merchant_private_key.pem").into(),
+        keys::TEST_WECHATPAY_PUBLIC_KEY_ID.into(),
+        process::keys_dir().join("wechatpay_public_key.pem").into(),
+    ]
+}
+
+/// Runs a client script; its JSON line.
+fn run(program: &str, script: &str, env: &[(&str, String)]) -> Option<serde_json::Value> {
+    let args = |mock: &Standalone| {
+        let mut args = merchant_args(mock);
+        // The wrong key: WeChat Pay's own, posing as the merchant's.
+        args.push(process::keys_dir().join("wechatpay_private_key.pem").into());
+        args
+    };
+    run_with(program, script, &["--quiet"], args, env)
+}
+
+/// The flags of a mock that delivers notifications at once.
+const NOTIFYING: &[&str] = &["--quiet", "--notify-time-scale", "0.001"];
+
+/// The test merchant's APIv3 key, from the readiness line.
+fn apiv3_key(mock: &Standalone) -> String {
+    mock.ready()["apiv3_key"]
+        .as_str()
+        .expect("the readiness line shows the APIv3 key")
+        .to_owned()
+}
+
 fn check(seen: &serde_json::Value) {
     assert_eq!(seen["create"], 200, "{seen}");
     assert_eq!(
@@ -95,5 +130,59 @@ fn python_sdk_wechatpayv3() {
     let python = std::env::var("WECHATPAY_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
     if let Some(seen) = run(&python, "python_client.py", &[]) {
         check(&seen);
+    }
+}
+
+#[test]
+fn python_sdk_receives_notifications_and_encrypts_a_name() {
+    let python = std::env::var("WECHATPAY_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let args = |mock: &Standalone| {
+        let mut args = merchant_args(mock);
+        args.push(apiv3_key(mock).into());
+        args
+    };
+    if let Some(seen) = run_with(&python, "python_notify.py", NOTIFYING, args, &[]) {
+        assert_eq!(seen["notify"], 200, "{seen}");
+        assert_eq!(
+            seen["verified"], true,
+            "wechatpayv3's callback() verified: {seen}"
+        );
+        assert_eq!(seen["resource"]["receiver"]["amount"], 888, "{seen}");
+        assert_eq!(seen["add_receiver"], 200, "{seen}");
+        assert_eq!(seen["stored_name"], "示例商户全称有限公司", "{seen}");
+    }
+}
+
+#[test]
+fn node_sdk_receives_notifications_and_decrypts_a_name_core_encrypted() {
+    let modules = std::env::var("WECHATPAY_INTEROP_NODE_PATH").unwrap_or_default();
+    let keys = wechatpay_core::KeyRing::new()
+        .with_wechatpay_public_key_pem(
+            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            keys::TEST_WECHATPAY_PUBLIC_KEY,
+        )
+        .expect("ring");
+    let name = wechatpay_core::encryption::Encryptor::preferred(&keys)
+        .expect("encryptor")
+        .seal("张三")
+        .expect("sealed");
+    let args = |mock: &Standalone| {
+        vec![
+            mock.base_url().into(),
+            process::keys_dir().join("wechatpay_public_key.pem").into(),
+            apiv3_key(mock).into(),
+            process::keys_dir().join("wechatpay_private_key.pem").into(),
+            name.ciphertext().into(),
+        ]
+    };
+    let env = [("NODE_PATH", modules)];
+    if let Some(seen) = run_with("node", "node_notify.js", NOTIFYING, args, &env) {
+        assert_eq!(seen["notify"], 200, "{seen}");
+        assert_eq!(
+            seen["verified"], true,
+            "Rsa.verify over the raw body: {seen}"
+        );
+        assert_eq!(seen["resource"]["receiver"]["amount"], 777, "{seen}");
+        assert_eq!(seen["name"], "张三", "Rsa.decrypt (OAEP SHA-1): {seen}");
     }
 }
