@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const ABOUT: &str = "wechatpay: the command line for WeChat Pay APIv3 (微信支付) e-commerce after-sales profit sharing (平台收付通 · 售后服务分账). It signs every request with the merchant's key, verifies every answer with WeChat Pay's key, retries safely (a split whose outcome is unknown is checked, never sent twice), and exits 0 on success, 1 on an API or verification failure, 2 on bad usage or configuration.";
+const ABOUT: &str = "wechatpay: the command line for WeChat Pay APIv3 (微信支付) e-commerce profit sharing (平台收付通): after-sales splits (售后服务分账), receivers (分账接收方) and webhook notifications (回调通知). It signs every request with the merchant's key, verifies every answer and notification with WeChat Pay's key, encrypts sensitive fields with it, retries safely (a split whose outcome is unknown is checked, never sent twice), and exits 0 on success, 1 on an API or verification failure, 2 on bad usage or configuration.";
 
 const AFTER_HELP: &str = "Connection settings come from flags or the environment (WECHATPAY_*). Without them, give --mock to run against an embedded mock WeChat Pay.
 
 Examples:
   wechatpay demo
   wechatpay --mock after-sales query --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472
+  wechatpay --mock profit-sharing receivers add --appid wx8888888888888888 --type MERCHANT_ID --account 1900000110 \\
+    --name '示例商户全称有限公司' --relation-type SUPPLIER --verbose
+  wechatpay --mock notification verify --request captured.http --at 1764000000
   wechatpay completions bash > /etc/bash_completion.d/wechatpay";
 
 /// The command line.
@@ -125,6 +128,18 @@ pub(crate) enum Command {
     /// Platform certificates (needs the APIv3 key).
     #[command(subcommand)]
     Certificates(Certificates),
+    /// Webhook notifications (回调通知): verify one as it was captured.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  wechatpay --mock notification verify --request captured.http --at 1764000000"
+    )]
+    Notification(Notification),
+    /// Profit sharing (分账): receivers.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  wechatpay --mock profit-sharing receivers delete --appid wx8888888888888888 --type MERCHANT_ID --account 1900000110"
+    )]
+    ProfitSharing(ProfitSharing),
     /// Prints shell completions.
     #[command(after_help = "Example:\n  wechatpay completions zsh > ~/.zfunc/_wechatpay")]
     Completions {
@@ -196,4 +211,97 @@ pub(crate) struct QueryArgs {
     /// With --wait: give up after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub(crate) wait_timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Notification {
+    /// Verifies one notification exactly as WeChat Pay sent it and prints its decrypted
+    /// resource. Give the raw HTTP/1.1 request as captured: request line, headers, a blank
+    /// line, then the body byte for byte (CRLF or LF line ends). It needs only WeChat Pay's
+    /// key (--wechatpay-public-key-id with --wechatpay-public-key, or --platform-certificate)
+    /// and the APIv3 key (--apiv3-key-file or WECHATPAY_APIV3_KEY_FILE), no merchant key. Exit
+    /// 0 when it verifies; 1 with the reason when it does not (a body that was re-serialised
+    /// says so); 2 for usage, configuration, or a file that is not an HTTP request.
+    #[command(after_help = VERIFY_HELP)]
+    Verify(VerifyArgs),
+}
+
+const VERIFY_HELP: &str = "The signature covers the body's exact bytes: capture it before any JSON parsing (a framework's Json extractor re-serialises it). With --json, prints the whole notification with its resource decrypted: id, create_time, event_type, summary, original_type, resource, request_id.
+
+Examples:
+  WECHATPAY_APIV3_KEY_FILE=apiv3.key wechatpay notification verify --request captured.http \\
+    --wechatpay-public-key-id PUB_KEY_ID_0114232134912410000000000000 --wechatpay-public-key pub_key.pem
+  wechatpay notification verify --platform-certificate certs/wechatpay_5157F09EFDC096DE15EBE81A47057A7232F1B8E1.pem \\
+    --apiv3-key-file apiv3.key --at 1764000000 --json < captured.http
+  wechatpay --mock notification verify --request captured.http --at 1764000000   # the mock's test keys";
+
+#[derive(Args, Debug)]
+pub(crate) struct VerifyArgs {
+    /// The captured request; `-` or none reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) request: Option<PathBuf>,
+    /// A platform certificate (PEM) to trust, for notifications signed by one (repeatable;
+    /// `certificates download --out DIR` writes them).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) platform_certificate: Vec<PathBuf>,
+    /// Verifies as if the clock read UNIX_SECONDS: for replaying a captured notification later,
+    /// which the ±300 s window refuses otherwise (its Wechatpay-Timestamp is a good value).
+    /// Leave it out for a notification that just arrived.
+    #[arg(long, value_name = "UNIX_SECONDS", allow_negative_numbers = true)]
+    pub(crate) at: Option<i64>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ProfitSharing {
+    /// Profit-sharing receivers (分账接收方): a receiver must be added before a split names it.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  wechatpay --mock profit-sharing receivers add --appid wx8888888888888888 --type PERSONAL_OPENID \\\n    --account oUpF8uMuAJO_M2pxb1Q9zNjWeS6o --relation-type OTHERS"
+    )]
+    Receivers(Receivers),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Receivers {
+    /// Adds a receiver (POST /v3/ecommerce/profitsharing/receivers/add). The name is encrypted
+    /// with WeChat Pay's key (RSAES-OAEP) before it leaves, and the request names that key in
+    /// Wechatpay-Serial (--verbose shows both). Adding one that exists changes nothing.
+    #[command(
+        after_help = "Examples:\n  wechatpay --mock profit-sharing receivers add --appid wx8888888888888888 --type MERCHANT_ID --account 1900000110 \\\n    --name '示例商户全称有限公司' --relation-type SUPPLIER --verbose\n  wechatpay --mock profit-sharing receivers add --appid wx8888888888888888 --type PERSONAL_OPENID \\\n    --account oUpF8uMuAJO_M2pxb1Q9zNjWeS6o --relation-type OTHERS --json"
+    )]
+    Add(AddReceiverArgs),
+    /// Deletes a receiver (POST /v3/ecommerce/profitsharing/receivers/delete). Deleting one
+    /// that does not exist changes nothing.
+    #[command(
+        after_help = "Example:\n  wechatpay --mock profit-sharing receivers delete --appid wx8888888888888888 --type MERCHANT_ID --account 1900000110"
+    )]
+    Delete(ReceiverArgs),
+}
+
+/// Which receiver.
+#[derive(Args, Debug)]
+pub(crate) struct ReceiverArgs {
+    /// The app id the receiver belongs to.
+    #[arg(long)]
+    pub(crate) appid: String,
+    /// MERCHANT_ID (the account is a mchid) or PERSONAL_OPENID (an openid under --appid).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) receiver_type: String,
+    /// The receiver's mchid or openid.
+    #[arg(long)]
+    pub(crate) account: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AddReceiverArgs {
+    #[command(flatten)]
+    pub(crate) receiver: ReceiverArgs,
+    /// The receiver's name: the merchant's full name (required for MERCHANT_ID), or the
+    /// person's real name. Encrypted before sending.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// How the receiver relates to the merchant: SUPPLIER, DISTRIBUTOR, SERVICE_PROVIDER,
+    /// PLATFORM or OTHERS.
+    #[arg(long, value_name = "RELATION")]
+    pub(crate) relation_type: String,
 }

@@ -1,9 +1,10 @@
 //! From flags and environment to a ready client: the real WeChat Pay, or the embedded mock.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper};
-use wechatpay_core::{Client, DEFAULT_BASE_URL, KeyRing, MerchantCredentials};
+use wechatpay_core::notification::NotificationVerifier;
+use wechatpay_core::{Client, DEFAULT_BASE_URL, KeyRing, MerchantCredentials, PlatformCertificate};
 use wechatpay_mock_server::{MockWechatPay, SignWith, keys};
 use wechatpay_transport_blocking::BlockingClient;
 
@@ -137,6 +138,67 @@ pub(crate) fn core_client(conn: &Connection) -> Result<Connected, Fail> {
         core,
         _embedded: None,
     })
+}
+
+/// What `notification verify` trusts: WeChat Pay's public key and the platform certificates
+/// the flags name (the mock's test keys with --mock), and the APIv3 key. No merchant key.
+pub(crate) fn notification_verifier(
+    conn: &Connection,
+    certificates: &[PathBuf],
+) -> Result<NotificationVerifier, Fail> {
+    let keys = KeyRing::new();
+    let mut apiv3 = apiv3_key(conn)?;
+    if conn.mock {
+        let test_key =
+            |e: wechatpay_core::Error| Fail::runtime(format!("the mock's test keys: {e}"));
+        keys.add_wechatpay_public_key(
+            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            wechatpay_core::PublicKey::from_pem(keys::TEST_WECHATPAY_PUBLIC_KEY)
+                .map_err(test_key)?,
+        )
+        .map_err(test_key)?;
+        keys.add_platform_certificate(
+            PlatformCertificate::from_pem(keys::TEST_PLATFORM_CERTIFICATE).map_err(test_key)?,
+        );
+        apiv3 = apiv3.or_else(|| Some(keys::test_apiv3_key()));
+        eprintln!("wechatpay: --mock: trusting the mock WeChat Pay's test keys");
+    }
+    match (
+        conn.wechatpay_public_key_id.as_deref(),
+        conn.wechatpay_public_key.as_deref(),
+    ) {
+        (Some(id), Some(path)) => {
+            let pem = read(path, "--wechatpay-public-key")?;
+            let key = wechatpay_core::PublicKey::from_pem(&pem).map_err(|e| {
+                Fail::usage(format!("--wechatpay-public-key {}: {e}", path.display()))
+            })?;
+            keys.add_wechatpay_public_key(id, key)
+                .map_err(|e| Fail::usage(format!("--wechatpay-public-key-id: {e}")))?;
+        }
+        (None, None) => {}
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(Fail::usage(
+                "--wechatpay-public-key-id and --wechatpay-public-key go together (or WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY): give both",
+            ));
+        }
+    }
+    for path in certificates {
+        let pem = read(path, "--platform-certificate")?;
+        let certificate = PlatformCertificate::from_pem(&pem)
+            .map_err(|e| Fail::usage(format!("--platform-certificate {}: {e}", path.display())))?;
+        keys.add_platform_certificate(certificate);
+    }
+    if keys.is_empty() {
+        return Err(Fail::usage(
+            "notification verify needs WeChat Pay's key: --wechatpay-public-key-id ID with --wechatpay-public-key FILE (or WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY), or --platform-certificate FILE; --mock trusts the mock's test keys",
+        ));
+    }
+    let apiv3 = apiv3.ok_or_else(|| {
+        Fail::usage(
+            "notification verify needs the APIv3 key to decrypt the resource: --apiv3-key-file FILE (or WECHATPAY_APIV3_KEY_FILE, WECHATPAY_APIV3_KEY)",
+        )
+    })?;
+    Ok(NotificationVerifier::new(keys, apiv3))
 }
 
 /// The APIv3 key from --apiv3-key, --apiv3-key-file or the environment.

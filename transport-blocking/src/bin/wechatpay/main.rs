@@ -1,10 +1,12 @@
-//! `wechatpay`: request and query WeChat Pay after-sales profit sharing from the command line.
+//! `wechatpay`: request and query WeChat Pay after-sales profit sharing, manage profit-sharing
+//! receivers and verify webhook notifications from the command line.
 //!
 //! Exit codes: 0 success; 1 an API error, a verification failure or a transport failure;
 //! 2 bad usage or configuration.
 
 mod args;
 mod connect;
+mod notification;
 mod output;
 
 use std::io::IsTerminal as _;
@@ -12,6 +14,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{CommandFactory as _, FromArgMatches as _};
+use wechatpay_core::encryption::Encryptor;
+use wechatpay_core::receivers::{AddReceiver, DeleteReceiver, ReceiverType, RelationType};
 use wechatpay_core::{
     AfterSalesOrder, CreateAfterSalesOrder, Error, FailReason, QueryAfterSalesOrder, Scene,
     SharingType, signing,
@@ -19,7 +23,10 @@ use wechatpay_core::{
 use wechatpay_mock_server::MockWechatPay;
 use wechatpay_transport_blocking::{BlockingClient, Exchange};
 
-use args::{AfterSales, Certificates, Cli, Command, CreateArgs, QueryArgs};
+use args::{
+    AddReceiverArgs, AfterSales, Certificates, Cli, Command, CreateArgs, Notification,
+    ProfitSharing, QueryArgs, ReceiverArgs, Receivers,
+};
 
 /// A failure before or outside a WeChat Pay call: message and exit code.
 pub(crate) struct Fail {
@@ -84,6 +91,17 @@ fn run(cli: &Cli) -> Result<Outcome, Fail> {
             match cmd {
                 AfterSales::Create(a) => create(&client, a, cli.json),
                 AfterSales::Query(q) => query(&client, q, cli.json),
+            }
+        }
+        Command::Notification(Notification::Verify(v)) => {
+            notification::verify(&cli.connection, v, cli.json, cli.verbose)
+        }
+        Command::ProfitSharing(ProfitSharing::Receivers(cmd)) => {
+            let connected = connect::core_client(&cli.connection)?;
+            let client = client_for(cli, &connected)?;
+            match cmd {
+                Receivers::Add(a) => add_receiver(&client, a, cli.json),
+                Receivers::Delete(d) => delete_receiver(&client, d, cli.json),
             }
         }
         Command::Completions { shell } => {
@@ -151,6 +169,54 @@ fn finish<T>(result: Result<T, Error>, json: bool, print: impl FnOnce(&T, bool))
         }
         Err(e) => Outcome::Failed(output::error(&e, json)),
     }
+}
+
+/// `profit-sharing receivers add`: the name sealed once with WeChat Pay's key, then sent.
+fn add_receiver(client: &BlockingClient, a: &AddReceiverArgs, json: bool) -> Result<Outcome, Fail> {
+    let receiver_type = ReceiverType::from(a.receiver.receiver_type.to_ascii_uppercase());
+    if receiver_type == ReceiverType::MerchantId && a.name.is_none() {
+        return Err(Fail::usage(
+            "--name is required for a MERCHANT_ID receiver: the merchant's full name (it is encrypted before sending)",
+        ));
+    }
+    let mut op = AddReceiver::new(
+        a.receiver.appid.clone(),
+        receiver_type,
+        a.receiver.account.clone(),
+        RelationType::from(a.relation_type.to_ascii_uppercase()),
+    );
+    if let Some(name) = &a.name {
+        let sealed = encryptor(client).and_then(|encryptor| op.name(&encryptor, name));
+        op = match sealed {
+            Ok(op) => op,
+            Err(e) => return Ok(Outcome::Failed(output::error(&e, json))),
+        };
+    }
+    let serial = op.name.as_ref().map(|n| n.serial().to_owned());
+    Ok(finish(client.execute(&op), json, |r, json| {
+        output::receiver("added", r, serial.as_deref(), json);
+    }))
+}
+
+/// The key that encrypts the receiver's name. In certificate mode the client starts with no
+/// WeChat Pay key: the certificates are downloaded first.
+fn encryptor(client: &BlockingClient) -> Result<Encryptor, Error> {
+    if client.core().keys().is_empty() {
+        client.refresh_certificates()?;
+    }
+    client.core().encryptor()
+}
+
+/// `profit-sharing receivers delete`.
+fn delete_receiver(client: &BlockingClient, d: &ReceiverArgs, json: bool) -> Result<Outcome, Fail> {
+    let op = DeleteReceiver::new(
+        d.appid.clone(),
+        ReceiverType::from(d.receiver_type.to_ascii_uppercase()),
+        d.account.clone(),
+    );
+    Ok(finish(client.execute(&op), json, |r, json| {
+        output::receiver("deleted", r, None, json);
+    }))
 }
 
 fn create(client: &BlockingClient, a: &CreateArgs, json: bool) -> Result<Outcome, Fail> {

@@ -1,7 +1,12 @@
 //! What the command prints: results as text or JSON, errors, and the verbose HTTP log.
 
-use wechatpay_core::http::{Request, Response};
-use wechatpay_core::{AfterSalesOrder, AfterSalesOrderAccepted, Error, ErrorKind, signing};
+use serde_json::value::RawValue;
+use wechatpay_core::http::{HeaderMap, Request, Response};
+use wechatpay_core::notification::Notification;
+use wechatpay_core::receivers::Receiver;
+use wechatpay_core::{
+    AfterSalesOrder, AfterSalesOrderAccepted, DecryptProblem, Error, ErrorKind, signing,
+};
 use wechatpay_transport_blocking::Exchange;
 
 /// Prints an accepted create.
@@ -122,21 +127,117 @@ pub(crate) fn error(e: &Error, json: bool) -> u8 {
         );
     }
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "error": {
-                "kind": format!("{:?}", e.kind()),
-                "message": e.to_string(),
-                "status": e.status().map(|s| s.as_u16()),
-                "code": e.code(),
-                "api_message": e.api_message(),
-                "request_id": e.request_id(),
-                "retryable": e.is_retryable(),
-                "fate_unknown": e.is_fate_unknown(),
-            }})
-        );
+        error_json(e);
     }
     code
+}
+
+/// The error as one JSON object on stdout.
+fn error_json(e: &Error) {
+    println!(
+        "{}",
+        serde_json::json!({ "error": {
+            "kind": format!("{:?}", e.kind()),
+            "message": e.to_string(),
+            "status": e.status().map(|s| s.as_u16()),
+            "code": e.code(),
+            "api_message": e.api_message(),
+            "request_id": e.request_id(),
+            "retryable": e.is_retryable(),
+            "fate_unknown": e.is_fate_unknown(),
+        }})
+    );
+}
+
+/// A verified notification, with its resource exactly as decrypted.
+#[derive(wechatpay_core::serde::Serialize)]
+#[serde(crate = "wechatpay_core::serde")]
+struct VerifiedNotification<'a> {
+    id: &'a str,
+    create_time: &'a str,
+    event_type: &'a str,
+    summary: &'a str,
+    original_type: &'a str,
+    resource: &'a RawValue,
+    request_id: Option<&'a str>,
+}
+
+/// Prints a verified notification: its decrypted resource (the whole notification with
+/// --json) on stdout, what was verified on stderr.
+pub(crate) fn notification(n: &Notification<Box<RawValue>>, headers: &HeaderMap, json: bool) {
+    let serial = headers
+        .get("wechatpay-serial")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    eprintln!(
+        "verified: notification {} ({}, original_type {}, created {}) signed by WeChat Pay key {serial}",
+        n.id, n.event_type, n.original_type, n.create_time
+    );
+    if json {
+        let whole = VerifiedNotification {
+            id: &n.id,
+            create_time: &n.create_time,
+            event_type: &n.event_type,
+            summary: &n.summary,
+            original_type: &n.original_type,
+            resource: &n.resource,
+            request_id: n.request_id.as_deref(),
+        };
+        match serde_json::to_string(&whole) {
+            Ok(text) => println!("{text}"),
+            // Strings and JSON already parsed: serialising them does not fail.
+            Err(e) => eprintln!("error: cannot print the notification as JSON: {e}"),
+        }
+    } else {
+        println!("{}", n.resource.get());
+    }
+}
+
+/// Prints why a notification did not verify, with a hint where one helps; returns exit code 1.
+pub(crate) fn refused_notification(e: &Error, json: bool, replayed: bool) -> u8 {
+    eprintln!("error: the notification did not verify: {e}");
+    let hint = match e.kind() {
+        ErrorKind::TimestampSkew if !replayed => Some(
+            "a captured notification? verify it with --at UNIX_SECONDS (its Wechatpay-Timestamp)",
+        ),
+        ErrorKind::UnknownSerial => Some(
+            "trust the key it names: --wechatpay-public-key-id with --wechatpay-public-key, or --platform-certificate (`certificates download --out DIR` writes them)",
+        ),
+        ErrorKind::SignatureMismatch if !looks_reserialised_message(e) => Some(
+            "the body must be the bytes exactly as received, and the key the one WeChat Pay signs with",
+        ),
+        ErrorKind::Decrypt if e.decrypt_problem() == Some(DecryptProblem::Tag) => Some(
+            "the signature verified, so check the APIv3 key (--apiv3-key-file): it must be the receiving merchant's",
+        ),
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        eprintln!("  hint: {hint}");
+    }
+    if json {
+        error_json(e);
+    }
+    1
+}
+
+fn looks_reserialised_message(e: &Error) -> bool {
+    e.to_string().contains("re-serialised")
+}
+
+/// Prints a receiver WeChat Pay added or deleted; `sealed_with` is the serial of the key that
+/// encrypted its name.
+pub(crate) fn receiver(done: &str, r: &Receiver, sealed_with: Option<&str>, json: bool) {
+    if json {
+        println!("{}", serde_json::json!(r));
+    } else {
+        let mut line = format!("{done}: {} {}", r.receiver_type, r.account);
+        if let Some(serial) = sealed_with {
+            line.push_str(&format!(
+                " (name encrypted with WeChat Pay key {serial}, sent as Wechatpay-Serial)"
+            ));
+        }
+        println!("{line}");
+    }
 }
 
 /// The verbose log of one side of an exchange, on stderr, secrets redacted.
