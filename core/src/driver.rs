@@ -248,7 +248,8 @@ fn poll(config: &TransportConfig, elapsed: Duration) -> Result<Duration, Error> 
 
 /// Verifies a notification ([`NotificationVerifier::verify`]); when its serial is unknown and
 /// `client` is in certificate mode (WeChat Pay rotated its certificate), downloads the platform
-/// certificates on a blocking transport and verifies once more.
+/// certificates on a blocking transport and verifies once more — at most once per the keeper's
+/// `min_gap` (60 s by default), whatever the notifications name.
 ///
 /// # Errors
 /// As [`NotificationVerifier::verify`], or the download's errors.
@@ -260,11 +261,14 @@ pub fn verify_notification<T: DeserializeOwned, B: AsRef<[u8]>>(
     config: &TransportConfig,
 ) -> Result<Notification<T>, Error> {
     match verifier.verify(request) {
-        Err(e) if needs_certificates(&e, client) => {
-            refresh_certificates(client, transport, config)?;
-            verifier.verify(request)
-        }
-        result => result,
+        Err(e) => match unknown_serial_refresh(&e, client, config) {
+            Some(refresh) => {
+                refresh_blocking(refresh, transport)?;
+                verifier.verify(request)
+            }
+            None => Err(e),
+        },
+        ok => ok,
     }
 }
 
@@ -280,14 +284,30 @@ pub async fn verify_notification_async<T: DeserializeOwned, B: AsRef<[u8]>>(
     config: &TransportConfig,
 ) -> Result<Notification<T>, Error> {
     match verifier.verify(request) {
-        Err(e) if needs_certificates(&e, client) => {
-            refresh_certificates_async(client, transport, config).await?;
-            verifier.verify(request)
-        }
-        result => result,
+        Err(e) => match unknown_serial_refresh(&e, client, config) {
+            Some(refresh) => {
+                refresh_async(refresh, transport).await?;
+                verifier.verify(request)
+            }
+            None => Err(e),
+        },
+        ok => ok,
     }
 }
 
-fn needs_certificates(error: &Error, client: &Client) -> bool {
-    error.kind() == crate::ErrorKind::UnknownSerial && client.certificates().is_some()
+/// The download an unknown serial calls for, if `client` is in certificate mode and its keeper
+/// allows one now: at most one per `min_gap`, so notifications with made-up serials cannot
+/// make the service call WeChat Pay once each.
+fn unknown_serial_refresh(
+    error: &Error,
+    client: &Client,
+    config: &TransportConfig,
+) -> Option<Refresh> {
+    if error.kind() != crate::ErrorKind::UnknownSerial {
+        return None;
+    }
+    let lease = client
+        .certificates()?
+        .lease_for_unknown_serial(client.clock().now_unix())?;
+    Refresh::new(client, lease, config.attempt_timeout).ok()
 }

@@ -49,7 +49,7 @@ pub fn verify_signed(
         let value = headers.get(name).ok_or_else(|| {
             Error::of_kind(
                 ErrorKind::MissingSignature,
-                format!("the answer has no {name} header: it is not from WeChat Pay"),
+                format!("no {name} header: the message is not from WeChat Pay"),
             )
         })?;
         value.to_str().map_err(|_| {
@@ -74,7 +74,7 @@ pub fn verify_signed(
     if signature.starts_with(SIGNATURE_PROBE_PREFIX) {
         return Err(Error::of_kind(
             ErrorKind::SignatureProbe,
-            "the answer carries WeChat Pay's WECHATPAY/SIGNTEST/ probe signature, which must not verify",
+            "the message carries WeChat Pay's WECHATPAY/SIGNTEST/ probe signature, which must not verify",
         ));
     }
     let signed_at: i64 = timestamp.parse().map_err(|_| {
@@ -88,7 +88,7 @@ pub fn verify_signed(
         return Err(Error::of_kind(
             ErrorKind::TimestampSkew,
             format!(
-                "the answer was signed {skew} s away from the local clock (limit {max_skew_secs} s): replayed, or a clock is wrong"
+                "the message was signed {skew} s away from the local clock (limit {max_skew_secs} s): replayed, or a clock is wrong"
             ),
         ));
     }
@@ -108,7 +108,7 @@ pub fn verify_signed(
     } else {
         Err(Error::of_kind(
             ErrorKind::SignatureMismatch,
-            "the signature does not match the answer: altered, or signed with another key",
+            "the signature does not match the body: altered, or signed with another key",
         ))
     }
 }

@@ -6,7 +6,7 @@ use wechatpay_core::http::{Request, Response};
 
 pub(crate) type Observer = Arc<dyn Fn(Exchange<'_>) + Send + Sync>;
 
-/// One side of an HTTP exchange, shown to an observer (see [`BlockingClient::with_observer`]).
+/// One side of an HTTP exchange, shown to an observer (see [`crate::BlockingClient::with_observer`]).
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Exchange<'a> {
