@@ -20,15 +20,10 @@ use wechatpay_mock_server::keys;
 use wechatpay_transport_hyper::HyperClient;
 
 mod support;
-use support::{core, start_server, workspace};
+use support::{core, cpu_time, node_setup, openssl_speed, start_server, workspace};
 
 const SUB: &str = "1900000109";
 const TRANSACTION: &str = "4208450740201411110007820472";
-
-/// This process's CPU time (user + system).
-fn cpu_time() -> Duration {
-    wechatpay_mock_server::process::usage(std::process::id()).0
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Measure {
@@ -95,30 +90,6 @@ fn rust_side(
         wall: started.elapsed().as_secs_f64(),
         cpu: (cpu_time() - cpu).as_secs_f64(),
     }
-}
-
-/// Installs the Node SDK under target/; `None` (with the reason) when Node or npm is missing.
-fn node_setup() -> Result<std::path::PathBuf, String> {
-    let dir = workspace().join("target/head-to-head-node");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::copy(
-        workspace().join("transport-hyper/benches/node/package.json"),
-        dir.join("package.json"),
-    )
-    .map_err(|e| e.to_string())?;
-    let ok = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--silent"])
-        .current_dir(&dir)
-        .status()
-        .map_err(|e| format!("npm: {e}"))?;
-    if !ok.success() {
-        return Err("npm install wechatpay-axios-plugin failed".into());
-    }
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    Ok(dir.join("node_modules"))
 }
 
 fn node_side(
@@ -188,24 +159,6 @@ fn sign_plus_verify_us() -> f64 {
         Backend::default()
     );
     sign + verify
-}
-
-/// `openssl speed rsa2048`: sign and verify µs, if openssl is present.
-fn openssl_speed() -> Option<(f64, f64)> {
-    let out = Command::new("openssl")
-        .args(["speed", "-seconds", "2", "rsa2048"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))?;
-    let nums: Vec<f64> = line
-        .split_whitespace()
-        .filter_map(|w| w.trim_end_matches('s').parse().ok())
-        .collect();
-    // "rsa 2048 bits 0.000205s 0.000012s 4878.0 81234.5": seconds per sign, per verify.
-    Some((nums.get(1)? * 1e6, nums.get(2)? * 1e6))
 }
 
 fn main() {

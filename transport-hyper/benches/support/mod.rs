@@ -4,7 +4,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use wechatpay_core::{Backend, Client, KeyRing, MerchantCredentials, PrivateKey};
 use wechatpay_mock_server::keys;
@@ -35,4 +36,51 @@ pub fn core(base_url: &str, backend: Backend) -> Client {
         .base_url(base_url)
         .build()
         .expect("client")
+}
+
+/// This process's CPU time (user + system).
+pub fn cpu_time() -> Duration {
+    wechatpay_mock_server::process::usage(std::process::id()).0
+}
+
+/// Installs the Node SDK under target/; an error (the reason) when Node or npm is missing.
+pub fn node_setup() -> Result<std::path::PathBuf, String> {
+    let dir = workspace().join("target/head-to-head-node");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::copy(
+        workspace().join("transport-hyper/benches/node/package.json"),
+        dir.join("package.json"),
+    )
+    .map_err(|e| e.to_string())?;
+    let ok = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent"])
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("npm: {e}"))?;
+    if !ok.success() {
+        return Err("npm install wechatpay-axios-plugin failed".into());
+    }
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    Ok(dir.join("node_modules"))
+}
+
+/// `openssl speed rsa2048`: sign and verify µs, if openssl is present.
+pub fn openssl_speed() -> Option<(f64, f64)> {
+    let out = Command::new("openssl")
+        .args(["speed", "-seconds", "2", "rsa2048"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))?;
+    let nums: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.trim_end_matches('s').parse().ok())
+        .collect();
+    // "rsa 2048 bits 0.000205s 0.000012s 4878.0 81234.5": seconds per sign, per verify.
+    Some((nums.get(1)? * 1e6, nums.get(2)? * 1e6))
 }
