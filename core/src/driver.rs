@@ -119,10 +119,10 @@ pub fn run<O: Operation>(call: Call<O>, transport: &impl Transport) -> Result<O:
                 wait.resume(since(started, transport.now()))
             }
             Next::Detach(detach) => {
-                let (refresh, next) = detach.split(since(started, transport.now()));
+                let (refresh, resume) = detach.into_parts();
                 // The refresh records its own failure; the call goes on with the keys it holds.
                 let _ = refresh_blocking(refresh, transport);
-                next
+                resume.resume(since(started, transport.now()))
             }
             Next::Done(result) => return result,
         };
@@ -158,9 +158,9 @@ where
                     wait.resume(since(started, transport.now()))
                 }
                 Next::Detach(detach) => {
-                    let (refresh, next) = detach.split(since(started, transport.now()));
+                    let (refresh, resume) = detach.into_parts();
                     transport.detach(refresh).await;
-                    next
+                    resume.resume(since(started, transport.now()))
                 }
                 Next::Done(result) => return result,
             };
@@ -208,7 +208,10 @@ pub fn refresh_certificates(
 ) -> Result<usize, Error> {
     let started = transport.now();
     loop {
-        match client.refresh_certificates(config.attempt_timeout)? {
+        let left = config
+            .deadline
+            .saturating_sub(since(started, transport.now()));
+        match client.refresh_certificates(config.attempt_timeout.min(left))? {
             Some(refresh) => return refresh_blocking(refresh, transport),
             None => transport.sleep(poll(config, since(started, transport.now()))?),
         }
@@ -226,7 +229,10 @@ pub async fn refresh_certificates_async(
 ) -> Result<usize, Error> {
     let started = transport.now();
     loop {
-        match client.refresh_certificates(config.attempt_timeout)? {
+        let left = config
+            .deadline
+            .saturating_sub(since(started, transport.now()));
+        match client.refresh_certificates(config.attempt_timeout.min(left))? {
             Some(refresh) => return refresh_async(refresh, transport).await,
             None => {
                 let wait = poll(config, since(started, transport.now()))?;

@@ -186,6 +186,8 @@ struct Inner {
     decrypt_problem: Option<DecryptProblem>,
     retryable: bool,
     fate_unknown: bool,
+    /// Whether a transport said what became of the request ([`Fate`]).
+    fate_told: bool,
     retry_after: Option<std::time::Duration>,
     source: Option<Source>,
 }
@@ -225,6 +227,7 @@ impl Error {
                 decrypt_problem: None,
                 retryable: false,
                 fate_unknown: false,
+                fate_told: false,
                 retry_after: None,
                 source: None,
             }),
@@ -309,6 +312,7 @@ impl Error {
                 decrypt_problem: i.decrypt_problem,
                 retryable: i.retryable,
                 fate_unknown: i.fate_unknown,
+                fate_told: i.fate_told,
                 retry_after: i.retry_after,
                 source: None,
             }),
@@ -388,18 +392,34 @@ impl Error {
     fn with_transport_fate(mut self, fate: Fate) -> Self {
         self.inner.retryable = fate != Fate::Unusable;
         self.inner.fate_unknown = fate == Fate::MaybeSent;
+        self.inner.fate_told = true;
         self
+    }
+
+    /// A transport's failure as the call machine takes it: one built without a [`Fate`]
+    /// ([`Error::transport`], [`Error::attempt_timeout`], [`Error::response_too_large`]) may
+    /// have followed a written request, so its fate is unknown.
+    pub(crate) fn with_transport_default(self) -> Self {
+        if self.inner.fate_told {
+            self
+        } else {
+            let mut e = self.with_fate_unknown();
+            e.inner.retryable = true;
+            e
+        }
     }
 
     /// The response body exceeded `limit` bytes.
     ///
     /// The answer was not read whole, so whatever it said is unknown: so is the request's fate.
     pub fn response_too_large(limit: usize) -> Self {
-        Self::new(
+        let mut e = Self::new(
             ErrorKind::ResponseTooLarge,
             format!("the response body is larger than the {limit}-byte cap"),
         )
-        .with_fate_unknown()
+        .with_fate_unknown();
+        e.inner.fate_told = true;
+        e
     }
 
     /// Marks an error after which the request may have taken effect: a transport failure after

@@ -416,3 +416,90 @@ fn the_deadline_ends_the_call_and_keeps_the_last_request_id() {
     assert_eq!(e.request_id(), Some("LAST"));
     assert!(std::error::Error::source(&e).is_some());
 }
+
+/// An attempt that may have happened keeps the call's fate unknown to the end, even when a
+/// later check or attempt fails in a way that is itself "known", or the deadline comes.
+#[test]
+fn an_unchecked_attempt_keeps_the_fate_unknown_to_the_end() {
+    // POST lost, check refused, then the wait overshoots the deadline.
+    let config = TransportConfig {
+        deadline: Duration::from_secs(1),
+        attempt_timeout: Duration::from_secs(1),
+        ..TransportConfig::default()
+    };
+    let Next::Send(post) = Call::with_config(client(), create(), &config).start() else {
+        panic!("a send")
+    };
+    let Next::Wait(wait) = post
+        .into_parts()
+        .2
+        .receive(timed_out(), Duration::from_millis(200))
+    else {
+        panic!("a wait before the check")
+    };
+    let Next::Send(check) = wait.resume(Duration::from_millis(300)) else {
+        panic!("the check")
+    };
+    let Next::Wait(wait) = check
+        .into_parts()
+        .2
+        .receive(refused(), Duration::from_millis(400))
+    else {
+        panic!("a wait before the next check")
+    };
+    let Next::Done(result) = wait.resume(Duration::from_millis(1_050)) else {
+        panic!("the deadline")
+    };
+    let e = result.expect_err("deadline");
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(e.is_fate_unknown(), "{e}");
+
+    // An operation sent again blind (safe to repeat) that then fails "known" still may have
+    // happened the first time.
+    let delete = wechatpay_core::receivers::DeleteReceiver::new(
+        "wx8888888888888888",
+        wechatpay_core::receivers::ReceiverType::MerchantId,
+        "1900000110",
+    );
+    let r = run(
+        delete.clone(),
+        &TransportConfig::default(),
+        vec![lost(), refused(), refused()],
+    );
+    assert!(r.result.expect_err("sends used up").is_fate_unknown());
+    let r = run(
+        delete,
+        &TransportConfig::default(),
+        vec![lost(), error(400, "PARAM_ERROR", "B")],
+    );
+    assert!(r.result.expect_err("400").is_fate_unknown());
+}
+
+#[test]
+fn a_retry_after_on_a_5xx_is_never_shortened() {
+    let unavailable = error(503, "SERVICE_UNAVAILABLE", "A").map(|mut resp| {
+        resp.headers_mut()
+            .insert("retry-after", "2".parse().expect("value"));
+        resp
+    });
+    let r = default_run(vec![unavailable, signed(200, ORDER)]);
+    assert_eq!(r.methods, [POST, GET]);
+    assert_eq!(r.waits, [Duration::from_secs(2)]);
+}
+
+/// A transport that reports a failure without saying whether the request left (any error not
+/// built with a `Fate`) is taken as "maybe sent": a POST is never sent again blind.
+#[test]
+fn an_error_without_a_fate_from_a_transport_is_maybe_sent() {
+    let op: Generic = Generic::post("/v3/some/endpoint")
+        .json(&serde_json::json!({"a": 1}))
+        .expect("json");
+    for outcome in [
+        Err(Error::timeout("a read timed out")),
+        Err(Error::config("something broke")),
+    ] {
+        let r = run(op.clone(), &TransportConfig::default(), vec![outcome]);
+        assert!(r.result.expect_err("unknown").is_fate_unknown());
+        assert_eq!(r.methods, [POST]);
+    }
+}

@@ -129,16 +129,27 @@ fn of_error(e: ureq::Error) -> Error {
         ureq::Error::Rustls(_) | ureq::Error::Tls(_) => {
             Error::transport("TLS with WeChat Pay failed", Fate::Unusable, e)
         }
-        ureq::Error::Io(io) if is_tls(&io) && fate == Fate::NotSent => {
-            Error::transport("TLS with WeChat Pay failed", Fate::Unusable, io)
-        }
+        ureq::Error::Io(io) if is_tls(&io) && fate == Fate::NotSent => Error::transport(
+            "WeChat Pay's TLS certificate was refused",
+            Fate::Unusable,
+            io,
+        ),
         _ if fate == Fate::NotSent => Error::transport("cannot connect to WeChat Pay", fate, e),
         _ => Error::transport("the exchange with WeChat Pay failed", fate, e),
     }
 }
 
-/// Whether rustls refused (it wraps its errors in `std::io::Error`).
+/// Whether rustls refused the server's certificate (it wraps its errors in
+/// `std::io::Error`): no retry mends that; a handshake cut short or corrupted may.
 fn is_tls(io: &std::io::Error) -> bool {
     io.get_ref()
-        .is_some_and(|inner| inner.is::<rustls::Error>())
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| {
+            matches!(
+                e,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::UnsupportedNameType
+            )
+        })
 }

@@ -114,17 +114,20 @@ impl tower_service::Service<Uri> for Connector {
 }
 
 /// A failed request as core's error. The request was not sent when connection setup failed or
-/// when hyper never handed it to a connection: a TLS error (a certificate that does not
-/// verify, a protocol refusal) is not mended by trying again; a refused, reset or timed-out
-/// setup is. Once handed to a connection, it may have been written.
+/// when hyper never handed it to a connection: a certificate that does not verify is not
+/// mended by trying again; a refused, reset, corrupted or timed-out setup is. Once handed to a connection, it may have been written.
 fn of_request(e: hyper_util::client::legacy::Error) -> Error {
     if e.is_connect() {
         if find::<SetupTimeout>(&e).is_some() {
             return Error::attempt_timeout("connecting to WeChat Pay timed out", Fate::NotSent)
                 .with_source(e);
         }
-        if find::<rustls::Error>(&e).is_some() {
-            return Error::transport("TLS with WeChat Pay failed", Fate::Unusable, e);
+        if find::<rustls::Error>(&e).is_some_and(is_certificate_error) {
+            return Error::transport(
+                "WeChat Pay's TLS certificate was refused",
+                Fate::Unusable,
+                e,
+            );
         }
         return Error::transport("cannot connect to WeChat Pay", Fate::NotSent, e);
     }
@@ -138,6 +141,17 @@ fn of_request(e: hyper_util::client::legacy::Error) -> Error {
         );
     }
     Error::transport("the exchange with WeChat Pay failed", Fate::MaybeSent, e)
+}
+
+/// A certificate that does not verify: no retry mends it (a handshake cut short or corrupted
+/// may, and is `NotSent`).
+fn is_certificate_error(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(_)
+            | rustls::Error::NoCertificatesPresented
+            | rustls::Error::UnsupportedNameType
+    )
 }
 
 /// The first `T` in `e`'s chain, looking inside the `std::io::Error`s that wrap TLS errors

@@ -44,7 +44,10 @@ pub enum Outcome {
     /// The request never left (connect, DNS, a TLS handshake cut short): it did not happen.
     NotSent,
     /// A timeout or lost connection once the request may have been written, any 5xx, or 202.
-    Lost,
+    Lost {
+        /// A `Retry-After` on the answer: the next attempt waits at least this long.
+        retry_after: Option<Duration>,
+    },
     /// A 2xx whose signature or body failed (or whose body was over the cap).
     Unverified,
     /// A 2xx signed with a serial no held key has, while the platform certificates are being
@@ -58,13 +61,15 @@ impl Outcome {
     /// ```
     /// use wechatpay_core::call::fate::Outcome;
     /// use wechatpay_core::{Error, Fate, http::StatusCode};
-    /// assert_eq!(Outcome::of(&Error::api(StatusCode::BAD_GATEWAY, b"<html>", None)), Outcome::Lost);
+    /// assert_eq!(Outcome::of(&Error::api(StatusCode::BAD_GATEWAY, b"<html>", None)),
+    ///     Outcome::Lost { retry_after: None });
     /// assert_eq!(Outcome::of(&Error::api(StatusCode::BAD_REQUEST, b"{}", None)), Outcome::Refused);
     /// let refused = Error::transport("refused", Fate::NotSent, std::io::Error::other("refused"));
     /// assert_eq!(Outcome::of(&refused), Outcome::NotSent);
     /// ```
     pub fn of(error: &Error) -> Self {
-        if error.kind() == ErrorKind::Conflict {
+        // Only a check finds a conflict; one from a 2xx that failed to parse is unverified.
+        if error.kind() == ErrorKind::Conflict && !error.is_fate_unknown() {
             return Self::Conflict;
         }
         if error.kind() == ErrorKind::Api
@@ -75,7 +80,9 @@ impl Outcome {
             };
         }
         match (error.is_fate_unknown(), error.is_retryable()) {
-            (true, true) => Self::Lost,
+            (true, true) => Self::Lost {
+                retry_after: error.retry_after(),
+            },
             (true, false) => Self::Unverified,
             (false, true) => Self::NotSent,
             (false, false) => Self::Refused,
@@ -84,7 +91,10 @@ impl Outcome {
 
     /// Whether the operation may have taken effect, as far as this outcome tells.
     pub fn is_fate_unknown(self) -> bool {
-        matches!(self, Self::Lost | Self::Unverified | Self::UnknownSerial)
+        matches!(
+            self,
+            Self::Lost { .. } | Self::Unverified | Self::UnknownSerial
+        )
     }
 }
 
@@ -105,6 +115,9 @@ pub struct Budget {
     pub send_backoff: Duration,
     /// The backoff before the next check.
     pub check_backoff: Duration,
+    /// Whether an earlier attempt of the operation may have taken effect and no check has
+    /// said it did not: then a stop leaves the fate unknown, whatever this attempt got.
+    pub earlier_unknown: bool,
 }
 
 /// What the call does next.
@@ -162,11 +175,12 @@ pub enum Stop {
 /// use wechatpay_core::call::fate::{Action, Budget, Outcome, Sent, Stop, decide};
 ///
 /// let budget = Budget { sends_left: 2, checks_left: 5, time_left: Duration::from_secs(20),
-///     send_backoff: Duration::from_millis(100), check_backoff: Duration::from_millis(100) };
+///     send_backoff: Duration::from_millis(100), check_backoff: Duration::from_millis(100),
+///     earlier_unknown: false };
 /// // A POST lost in transit is checked, never sent again blind.
-/// assert_eq!(decide(Sent::Operation(Repeat::Check("query")), Outcome::Lost, &budget),
+/// assert_eq!(decide(Sent::Operation(Repeat::Check("query")), Outcome::Lost { retry_after: None }, &budget),
 ///     Action::Check { check: "query", wait: Duration::from_millis(100) });
-/// assert_eq!(decide(Sent::Operation(Repeat::<&str>::Never), Outcome::Lost, &budget),
+/// assert_eq!(decide(Sent::Operation(Repeat::<&str>::Never), Outcome::Lost { retry_after: None }, &budget),
 ///     Action::Stop { why: Stop::Unrepeatable, fate_unknown: true });
 /// // The check found nothing: send it again at once.
 /// assert_eq!(decide(Sent::Check("query"), Outcome::NotFound, &budget),
@@ -174,22 +188,28 @@ pub enum Stop {
 /// ```
 pub fn decide<C>(sent: Sent<C>, outcome: Outcome, budget: &Budget) -> Action<C> {
     use Outcome as O;
-    let unknown = outcome.is_fate_unknown();
+    let unknown = outcome.is_fate_unknown() || budget.earlier_unknown;
     match sent {
         Sent::Operation(repeat) => match (outcome, repeat) {
             (O::Verified, _) => Action::Finish,
-            (O::Refused | O::NotFound | O::Conflict, _) => stop(Stop::Final, false),
-            (O::RateLimited { retry_after }, _) => send(budget, retry_after, false),
-            (O::NotSent, _) => send(budget, None, false),
-            (O::Lost, Repeat::Resend) => send(budget, None, true),
-            (O::UnknownSerial, Repeat::Resend) => send(budget, Some(Duration::ZERO), true),
-            // A forged or unreadable answer to a safe request is an attack or a bug: surface it.
-            (O::Unverified, Repeat::Resend) => stop(Stop::Final, true),
-            (O::Lost, Repeat::Check(check)) => check_after(check, budget, None),
-            (O::Unverified | O::UnknownSerial, Repeat::Check(check)) => {
-                check_after(check, budget, Some(Duration::ZERO))
+            (O::Refused | O::NotFound | O::Conflict, _) => stop(Stop::Final, unknown),
+            (O::RateLimited { retry_after }, _) => {
+                send(budget, Wait::Exactly(retry_after), unknown)
             }
-            (O::Lost | O::Unverified | O::UnknownSerial, Repeat::Never) => {
+            (O::NotSent, _) => send(budget, Wait::Backoff, unknown),
+            (O::Lost { retry_after }, Repeat::Resend) => {
+                send(budget, Wait::AtLeast(retry_after), unknown)
+            }
+            (O::UnknownSerial, Repeat::Resend) => send(budget, Wait::Now, unknown),
+            // A forged or unreadable answer to a safe request is an attack or a bug: surface it.
+            (O::Unverified, Repeat::Resend) => stop(Stop::Final, unknown),
+            (O::Lost { retry_after }, Repeat::Check(check)) => {
+                check_after(check, budget, Wait::AtLeast(retry_after))
+            }
+            (O::Unverified | O::UnknownSerial, Repeat::Check(check)) => {
+                check_after(check, budget, Wait::Now)
+            }
+            (O::Lost { .. } | O::Unverified | O::UnknownSerial, Repeat::Never) => {
                 stop(Stop::Unrepeatable, unknown)
             }
         },
@@ -197,21 +217,37 @@ pub fn decide<C>(sent: Sent<C>, outcome: Outcome, budget: &Budget) -> Action<C> 
             O::Verified => Action::Finish,
             O::Conflict => stop(Stop::Final, false),
             O::NotFound if budget.sends_left == 0 => stop(Stop::NotHappened, false),
-            O::NotFound => send(budget, Some(Duration::ZERO), false),
+            O::NotFound => send(budget, Wait::Now, false),
             O::Refused => stop(Stop::Final, true),
-            O::RateLimited { retry_after } => check_after(check, budget, retry_after),
-            O::UnknownSerial => check_after(check, budget, Some(Duration::ZERO)),
-            O::NotSent | O::Lost | O::Unverified => check_after(check, budget, None),
+            O::RateLimited { retry_after } => {
+                check_after(check, budget, Wait::Exactly(retry_after))
+            }
+            O::UnknownSerial => check_after(check, budget, Wait::Now),
+            O::Lost { retry_after } => check_after(check, budget, Wait::AtLeast(retry_after)),
+            O::NotSent | O::Unverified => check_after(check, budget, Wait::Backoff),
         },
     }
+}
+
+/// How long the next attempt waits.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Not at all.
+    Now,
+    /// The backoff.
+    Backoff,
+    /// WeChat Pay's `Retry-After` exactly when it sent one (never shorter), else the backoff.
+    Exactly(Option<Duration>),
+    /// The backoff, or the `Retry-After` if that is longer.
+    AtLeast(Option<Duration>),
 }
 
 fn stop<C>(why: Stop, fate_unknown: bool) -> Action<C> {
     Action::Stop { why, fate_unknown }
 }
 
-/// Sends again after `wait` (default: the backoff), if a send and the time are left.
-fn send<C>(budget: &Budget, wait: Option<Duration>, fate_unknown: bool) -> Action<C> {
+/// Sends again after `wait`, if a send and the time are left.
+fn send<C>(budget: &Budget, wait: Wait, fate_unknown: bool) -> Action<C> {
     if budget.sends_left == 0 {
         return stop(Stop::Exhausted, fate_unknown);
     }
@@ -221,9 +257,9 @@ fn send<C>(budget: &Budget, wait: Option<Duration>, fate_unknown: bool) -> Actio
     }
 }
 
-/// Checks after `wait` (default: the backoff), if a check and the time are left. Until a
-/// check answers, the operation's fate stays unknown.
-fn check_after<C>(check: C, budget: &Budget, wait: Option<Duration>) -> Action<C> {
+/// Checks after `wait`, if a check and the time are left. Until a check answers, the
+/// operation's fate stays unknown.
+fn check_after<C>(check: C, budget: &Budget, wait: Wait) -> Action<C> {
     if budget.checks_left == 0 {
         return stop(Stop::Exhausted, true);
     }
@@ -234,15 +270,16 @@ fn check_after<C>(check: C, budget: &Budget, wait: Option<Duration>) -> Action<C
 }
 
 /// The wait, if the next attempt can still start before the deadline.
-fn within_deadline(
-    budget: &Budget,
-    wait: Option<Duration>,
-    backoff: Duration,
-) -> Result<Duration, Stop> {
-    let chosen = wait.unwrap_or(backoff);
+fn within_deadline(budget: &Budget, wait: Wait, backoff: Duration) -> Result<Duration, Stop> {
+    let (chosen, asked) = match wait {
+        Wait::Now => (Duration::ZERO, false),
+        Wait::Backoff | Wait::Exactly(None) | Wait::AtLeast(None) => (backoff, false),
+        Wait::Exactly(Some(r)) => (r, true),
+        Wait::AtLeast(Some(r)) => (r.max(backoff), r >= backoff),
+    };
     if chosen < budget.time_left {
         Ok(chosen)
-    } else if wait.is_some_and(|w| !w.is_zero()) {
+    } else if asked {
         Err(Stop::RetryAfter)
     } else {
         Err(Stop::Deadline)
@@ -258,7 +295,7 @@ impl fmt::Display for Outcome {
             Self::Refused => "4xx other than 429, verified or not",
             Self::RateLimited { .. } => "429 with `Retry-After`",
             Self::NotSent => "connect, DNS or TLS failure before the request was written",
-            Self::Lost => {
+            Self::Lost { .. } => {
                 "timeout or lost connection after the request may have been written; any 5xx; 202"
             }
             Self::Unverified => "2xx whose signature or body fails",
@@ -282,6 +319,7 @@ mod tests {
             time_left: Duration::from_secs(30),
             send_backoff: BACKOFF,
             check_backoff: CHECK_BACKOFF,
+            earlier_unknown: false,
         }
     }
 
@@ -300,7 +338,7 @@ mod tests {
             retry_after: Some(RETRY_AFTER),
         },
         Outcome::NotSent,
-        Outcome::Lost,
+        Outcome::Lost { retry_after: None },
         Outcome::Unverified,
         Outcome::UnknownSerial,
     ];
@@ -314,7 +352,7 @@ mod tests {
             retry_after: Some(RETRY_AFTER),
         },
         Outcome::NotSent,
-        Outcome::Lost,
+        Outcome::Lost { retry_after: None },
         Outcome::Unverified,
         Outcome::UnknownSerial,
     ];
@@ -421,7 +459,11 @@ mod tests {
 
     #[test]
     fn a_post_of_unknown_fate_is_never_sent_again_without_a_check() {
-        for outcome in [Outcome::Lost, Outcome::Unverified, Outcome::UnknownSerial] {
+        for outcome in [
+            Outcome::Lost { retry_after: None },
+            Outcome::Unverified,
+            Outcome::UnknownSerial,
+        ] {
             for budget in [ample(), spent()] {
                 let action = decide(Sent::Operation(Repeat::Check(())), outcome, &budget);
                 assert!(!matches!(action, Action::Send { .. }), "{outcome}");
@@ -453,7 +495,7 @@ mod tests {
     fn a_check_persists_through_transient_failures_until_the_budget_ends() {
         for outcome in [
             Outcome::NotSent,
-            Outcome::Lost,
+            Outcome::Lost { retry_after: None },
             Outcome::Unverified,
             Outcome::RateLimited { retry_after: None },
         ] {
@@ -480,7 +522,7 @@ mod tests {
             ..ample()
         };
         assert_eq!(
-            decide(Sent::Check(()), Outcome::Lost, &late),
+            decide(Sent::Check(()), Outcome::Lost { retry_after: None }, &late),
             Action::Stop {
                 why: Stop::Deadline,
                 fate_unknown: true
@@ -540,16 +582,25 @@ mod tests {
             ),
             (
                 Error::api(StatusCode::INTERNAL_SERVER_ERROR, b"{}", None),
-                Outcome::Lost,
+                Outcome::Lost { retry_after: None },
             ),
-            (Error::api(StatusCode::ACCEPTED, b"{}", None), Outcome::Lost),
+            (
+                Error::api(StatusCode::ACCEPTED, b"{}", None),
+                Outcome::Lost { retry_after: None },
+            ),
             (Error::transport("x", Fate::NotSent, io()), Outcome::NotSent),
-            (Error::transport("x", Fate::MaybeSent, io()), Outcome::Lost),
+            (
+                Error::transport("x", Fate::MaybeSent, io()),
+                Outcome::Lost { retry_after: None },
+            ),
             (
                 Error::transport("x", Fate::Unusable, io()),
                 Outcome::Refused,
             ),
-            (Error::attempt_timeout("x", Fate::MaybeSent), Outcome::Lost),
+            (
+                Error::attempt_timeout("x", Fate::MaybeSent),
+                Outcome::Lost { retry_after: None },
+            ),
             (Error::attempt_timeout("x", Fate::NotSent), Outcome::NotSent),
             (Error::response_too_large(10), Outcome::Unverified),
             (

@@ -40,10 +40,10 @@
 //!             wait.resume(started.elapsed())
 //!         }
 //!         Next::Detach(detach) => {
-//!             let (refresh, next) = detach.split(started.elapsed());
+//!             let (refresh, resume) = detach.into_parts();
 //!             let (request, timeout, pending) = refresh.into_parts();
 //!             let _ = pending.finish(send(request, timeout));
-//!             next
+//!             resume.resume(started.elapsed())
 //!         }
 //!         Next::Done(result) => return result,
 //!         _ => unreachable!("no other step in this version"),
@@ -151,18 +151,32 @@ impl<O: Operation> Wait<O> {
     }
 }
 
-/// A certificate refresh to run beside the call, and the call to go on with.
-#[must_use = "run the refresh and go on with the call"]
+/// A certificate refresh to run beside the call (or first), and the call to go on with.
+#[must_use = "run the refresh and resume the call"]
 pub struct Detach<O: Operation> {
     refresh: Refresh,
     call: Call<O>,
 }
 
 impl<O: Operation> Detach<O> {
-    /// The refresh to run (its outcome goes to its own [`RefreshPending::finish`]), and the
-    /// call's next step, `elapsed` after the call started.
-    pub fn split(self, elapsed: Duration) -> (Refresh, Next<O>) {
-        (self.refresh, self.call.advance(Then::Operation, elapsed))
+    /// The refresh to run (its outcome goes to its own [`RefreshPending::finish`]; its timeout
+    /// is within the call's deadline), and the call, to resume once the refresh is under way
+    /// or done.
+    pub fn into_parts(self) -> (Refresh, Resume<O>) {
+        (self.refresh, Resume { call: self.call })
+    }
+}
+
+/// A call to go on with after its [`Detach`].
+#[must_use = "resume the call"]
+pub struct Resume<O: Operation> {
+    call: Call<O>,
+}
+
+impl<O: Operation> Resume<O> {
+    /// The call's next step, `elapsed` after it started.
+    pub fn resume(self, elapsed: Duration) -> Next<O> {
+        self.call.advance(Then::Operation, elapsed)
     }
 }
 
@@ -190,6 +204,9 @@ pub struct Call<O: Operation> {
     last_error: Option<Error>,
     /// The operation's last error: the call's error when a check finds it never happened.
     operation_error: Option<Error>,
+    /// Whether an attempt of the operation may have taken effect and no check has said it did
+    /// not: any error the call ends with then leaves the fate unknown.
+    unresolved: bool,
     span: tracing::Span,
 }
 
@@ -225,6 +242,7 @@ impl<O: Operation> Call<O> {
             checks: 0,
             last_error: None,
             operation_error: None,
+            unresolved: false,
             span,
         }
     }
@@ -256,7 +274,10 @@ impl<O: Operation> Call<O> {
             },
             Then::Operation => match self.client.prepare(&self.operation) {
                 Ok((request, pending)) => self.send(request, timeout, Expect::Operation(pending)),
-                Err(e) => self.done(Err(e), elapsed),
+                Err(e) => {
+                    let unresolved = self.unresolved;
+                    self.done(Err(e.with_fate(unresolved)), elapsed)
+                }
             },
             Then::Check(check) => match check.prepare(&self.client) {
                 Ok((request, pending)) => {
@@ -273,7 +294,7 @@ impl<O: Operation> Call<O> {
             Plan::Download {
                 lease,
                 needed: false,
-            } => match Refresh::new(&self.client, lease, self.attempt_timeout) {
+            } => match Refresh::new(&self.client, lease, self.time_for_one(elapsed)) {
                 Ok(refresh) => Next::Detach(Detach {
                     refresh,
                     call: self,
@@ -284,8 +305,16 @@ impl<O: Operation> Call<O> {
                 self.download(lease, needed, Then::Operation, elapsed)
             }
             Plan::WaitForOther => self.wait(DOWNLOAD_POLL, Then::Start, elapsed),
-            Plan::Unavailable(e) => self.done(Err(e), elapsed),
+            // Nothing was sent: the operation did not happen.
+            Plan::Unavailable(e) => self.done(Err(e.with_fate(false)), elapsed),
         }
+    }
+
+    /// The time one request may take: the attempt timeout, or what is left of the deadline.
+    fn time_for_one(&self, elapsed: Duration) -> Duration {
+        self.deadline
+            .saturating_sub(elapsed)
+            .min(self.attempt_timeout)
     }
 
     fn download(
@@ -295,11 +324,7 @@ impl<O: Operation> Call<O> {
         then: Then<O::Output>,
         elapsed: Duration,
     ) -> Next<O> {
-        let timeout = self
-            .deadline
-            .saturating_sub(elapsed)
-            .min(self.attempt_timeout);
-        match Refresh::new(&self.client, lease, timeout) {
+        match Refresh::new(&self.client, lease, self.time_for_one(elapsed)) {
             Ok(refresh) => {
                 let (request, timeout, pending) = refresh.into_parts();
                 let expect = Expect::Certificates {
@@ -309,7 +334,10 @@ impl<O: Operation> Call<O> {
                 };
                 self.send(request, timeout, expect)
             }
-            Err(e) if needed => self.done(Err(e), elapsed),
+            Err(e) if needed => {
+                let unresolved = self.unresolved;
+                self.done(Err(e.with_fate(unresolved)), elapsed)
+            }
             Err(_) => self.advance(then, elapsed),
         }
     }
@@ -356,14 +384,15 @@ impl<O: Operation> Call<O> {
     }
 
     /// Ends the call on its deadline with a retryable [`ErrorKind::Timeout`] that keeps the last
-    /// failed attempt's status, `Request-ID` and fate, with that error as its source.
+    /// failed attempt's status and `Request-ID`, with that error as its source; its fate is
+    /// the call's (unknown while an attempt may have taken effect unchecked).
     fn give_up(mut self, what: &'static str, elapsed: Duration) -> Next<O> {
-        let mut err = Error::timeout(what);
+        let mut err = Error::timeout(what).with_fate(self.unresolved);
         if let Some(last) = self.last_error.take() {
             if let Some(status) = last.status() {
                 err = err.with_response(status, last.request_id());
             }
-            err = err.with_fate(last.is_fate_unknown()).with_source(last);
+            err = err.with_source(last);
         }
         self.done(Err(err), elapsed)
     }
@@ -376,6 +405,7 @@ impl<O: Operation> Call<O> {
             time_left: self.deadline.saturating_sub(elapsed),
             send_backoff: self.policy.backoff(self.sends, &*self.jitter),
             check_backoff: self.policy.backoff(self.checks + 1, &*self.jitter),
+            earlier_unknown: self.unresolved,
         }
     }
 
@@ -390,10 +420,14 @@ impl<O: Operation> Call<O> {
             Some(_) => Outcome::UnknownSerial,
             None => Outcome::of(&error),
         };
-        if matches!(sent, Sent::Operation(_)) {
+        let operation = matches!(sent, Sent::Operation(_));
+        if operation {
             self.operation_error = Some(error.summary());
         }
         let action = decide(sent, outcome, &self.budget(elapsed));
+        if operation && outcome.is_fate_unknown() {
+            self.unresolved = true;
+        }
         let then = match action {
             Action::Send { wait } => (Then::Operation, wait),
             Action::Check { check, wait } => (Then::Check(check), wait),
@@ -419,6 +453,7 @@ impl<O: Operation> Call<O> {
 
     /// The check found nothing: the operation did not happen.
     fn not_found(mut self, check: Check<O::Output>, elapsed: Duration) -> Next<O> {
+        self.unresolved = false;
         match decide(Sent::Check(check), Outcome::NotFound, &self.budget(elapsed)) {
             Action::Send { wait } => self.proceed((Then::Operation, wait), None, elapsed),
             _ => {
@@ -451,6 +486,7 @@ impl<O: Operation> Awaiting<O> {
     /// `elapsed` is the time since the call started.
     pub fn receive(self, outcome: Result<Response<Vec<u8>>, Error>, elapsed: Duration) -> Next<O> {
         let Self { call, expect } = self;
+        let outcome = outcome.map_err(Error::with_transport_default);
         if let Ok(response) = &outcome {
             call.span.record("status", response.status().as_u16());
             if let Some(id) = response
@@ -534,6 +570,14 @@ impl<O: Operation> std::fmt::Debug for Wait<O> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Wait")
             .field("duration", &self.duration)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<O: Operation> std::fmt::Debug for Resume<O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resume")
+            .field("call", &self.call)
             .finish_non_exhaustive()
     }
 }
