@@ -4,6 +4,7 @@
 //! caller's thread) whether any HTTP byte went out after TLS was set up.
 
 use std::cell::Cell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::unversioned::resolver::DefaultResolver;
@@ -29,6 +30,14 @@ pub(crate) fn agent(config: &TransportConfig) -> ureq::Agent {
         .timeout_global(Some(config.attempt_timeout))
         .max_idle_age(config.idle_timeout)
         .max_idle_connections_per_host(32)
+        // rustls on aws-lc-rs, the crypto library that signs requests: one to build and audit.
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .unversioned_rustls_crypto_provider(Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .build(),
+        )
         .build();
     let connector = DefaultConnector::new().chain(Written);
     ureq::Agent::with_parts(settings, connector, DefaultResolver::default())

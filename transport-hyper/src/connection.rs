@@ -20,12 +20,12 @@ use wechatpay_core::{Error, Fate, TransportConfig};
 /// hyper-util's pooled client on [`Connector`].
 pub(crate) type Pooled = Client<Connector, Full<Bytes>>;
 
-pub(crate) fn pooled(config: &TransportConfig) -> Pooled {
-    Client::builder(TokioExecutor::new())
+pub(crate) fn pooled(config: &TransportConfig) -> Result<Pooled, Error> {
+    Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(config.idle_timeout)
         .pool_timer(TokioTimer::new())
         .pool_max_idle_per_host(64)
-        .build(connector(config))
+        .build(connector(config)?))
 }
 
 /// One exchange within `timeout`: the request exactly as signed, the raw answer back, its body
@@ -66,19 +66,22 @@ pub(crate) struct Connector {
     timeout: Duration,
 }
 
-fn connector(config: &TransportConfig) -> Connector {
+/// TLS with rustls on aws-lc-rs (the crypto library that signs requests: one to build and
+/// audit) and the Mozilla roots.
+fn connector(config: &TransportConfig) -> Result<Connector, Error> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
+        .with_provider_and_webpki_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .map_err(|e| Error::config("TLS cannot be set up").with_source(e))?
         .https_or_http()
         .enable_http1()
         .wrap_connector(tcp);
-    Connector {
+    Ok(Connector {
         https,
         timeout: config.connect_timeout,
-    }
+    })
 }
 
 /// The connection setup did not end within the connect timeout.

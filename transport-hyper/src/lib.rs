@@ -78,7 +78,7 @@ impl HyperClient {
     /// [`wechatpay_core::ErrorKind::Config`] when [`TransportConfig::validate`] refuses them.
     pub fn with_config(core: Client, config: TransportConfig) -> Result<Self, Error> {
         config.validate()?;
-        let http = connection::pooled(&config);
+        let http = connection::pooled(&config)?;
         let sleep: Sleeper = Arc::new(|d| Box::pin(tokio::time::sleep(d)));
         Ok(Self {
             core,

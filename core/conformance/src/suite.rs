@@ -303,7 +303,7 @@ fn tls_config() -> std::io::Result<Arc<rustls::ServerConfig>> {
         .map_err(std::io::Error::other)?;
     let key = PrivateKeyDer::from_pem_slice(keys::TEST_PLATFORM_PRIVATE_KEY.as_bytes())
         .map_err(std::io::Error::other)?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(std::io::Error::other)?
