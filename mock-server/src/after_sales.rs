@@ -9,7 +9,7 @@ use crate::simulator::SimRequest;
 use crate::state::{Created, State};
 
 /// The longest `sub_mchid` and `transaction_id`.
-const MAX_ID: usize = 32;
+pub(crate) const MAX_ID: usize = 32;
 /// The longest `refund_id` accepted (WeChat's own limit is unconfirmed; its ids have 29 digits).
 const MAX_REFUND_ID: usize = 64;
 const SCENES: [&str; 3] = ["REFUND_TICKET", "CHANGE_TICKET", "RETURN_GOODS"];
@@ -72,7 +72,7 @@ pub(crate) fn enum_form_problem(value: &str) -> Option<String> {
     .then(|| "must be an uppercase value such as REFUND_TICKET".into())
 }
 
-fn id_problem(value: &str) -> Option<String> {
+pub(crate) fn id_problem(value: &str) -> Option<String> {
     text_problem(value, MAX_ID)
         .or_else(|| (!value.bytes().all(|b| b.is_ascii_digit())).then(|| "must be digits".into()))
 }
@@ -171,7 +171,7 @@ pub(crate) fn string(obj: &Map<String, Value>, field: &str) -> Result<String, Re
     }
 }
 
-fn integer(obj: &Map<String, Value>, field: &str) -> Result<i64, Reply> {
+pub(crate) fn integer(obj: &Map<String, Value>, field: &str) -> Result<i64, Reply> {
     match obj.get(field) {
         None => Err(Reply::param_error(field, None, "is required")),
         Some(v @ Value::Number(n)) => n

@@ -3,8 +3,16 @@
 //!
 //! | request | body | effect |
 //! |---|---|---|
-//! | `POST /mock/outcomes` | `{"sub_mchid", "transaction_id", "result": "SUCCESS"\|"FAILED"\|"PROCESSING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that order ends |
-//! | `POST /mock/faults` | `{"kind", "route"?, "count"?, "retry_after"?, "delay_ms"?}` | inject a fault into the next `count` requests on `route` (`any`, `create`, `query`, `certificates`, `add_receiver`, `delete_receiver`) |
+//! | `POST /mock/outcomes` | `{"sub_mchid", "transaction_id", "result": "SUCCESS"\|"FAILED"\|"PROCESSING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that after-sales order ends |
+//! | `POST /mock/outcomes` | `{"sub_mchid", "out_order_no", "receiver_account"?, "result": "SUCCESS"\|"CLOSED"\|"PENDING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that split's shares end (one receiver's with `receiver_account`) |
+//! | `POST /mock/outcomes` | `{"sub_mchid", "out_return_no", "result": "SUCCESS"\|"FAIL"\|"PROCESSING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that return ends |
+//! | `POST /mock/transactions` | `{"sub_mchid", "transaction_id", "amount"}` | declare a paid transaction (fen) |
+//! | `GET /mock/transactions?transaction_id=T` | | transactions (amount, split, succeeded, returned, unsplit, finished), with their splits and returns |
+//! | `POST /mock/notify-urls` | `{"account", "url", "mchid"?}` | where the profit-sharing notifications of receiver `account` go |
+//! | `GET /mock/notify-urls` | | the URLs registered |
+//! | `POST /mock/settings` | `{"strict_transactions"?, "rate_limits"?}` | switch the rules on or off; answers the settings |
+//! | `GET /mock/settings` | | the settings |
+//! | `POST /mock/faults` | `{"kind", "route"?, "count"?, "retry_after"?, "delay_ms"?}` | inject a fault into the next `count` requests on `route` (`any`, `create`, `query`, `certificates`, `add_receiver`, `delete_receiver`, `create_split`, `query_split`, `finish_order`, `unsplit_amount`, `create_return`, `query_return`) |
 //! | `POST /mock/merchants` | `{"mchid", "serial", "public_key", "apiv3_key"?}` | accept another merchant (PEM public key); with `apiv3_key` it is in certificate mode, without one a key is generated; answers the key |
 //! | `GET /mock/merchants` | | every merchant: `mchid`, `serial`, `apiv3_key` (its text, `null` when given to the builder as a key), `certificate_mode` |
 //! | `GET /mock/receivers?mchid=M` | | the receivers added (every merchant's without `mchid`), names decrypted |
@@ -15,13 +23,16 @@
 //! | `POST /mock/sign-with` | `{"key": "public-key"}` or `{"key": "platform-certificate", "serial"?}` | which key signs answers |
 //! | `POST /mock/platform-certificates/retire` | `{"serial"}` | stop publishing one |
 //! | `GET /mock/log?limit=N` | | the last answers (method, path, status, Request-ID) |
-//! | `POST /mock/reset` | | forget orders, outcomes, faults, the log, receivers and notification deliveries |
+//! | `POST /mock/reset` | | forget orders, outcomes, faults, the log, receivers, notification deliveries, transactions, splits, returns and notify URLs (the settings stay) |
+//!
+//! Bodies are strict: a field the route does not take is refused, naming it.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wechatpay_core::{FailReason, PublicKey};
 
 use crate::faults::{Fault, Route};
+use crate::ledger::{NotifyUrl, ReturnOutcome, ShareOutcome};
 use crate::notify::NotificationSpec;
 use crate::reply::Reply;
 use crate::simulator::Simulator;
@@ -72,6 +83,15 @@ pub(crate) fn handle(
             sim.state.reset();
             Ok(ok(json!({})))
         }
+        ("POST", "/mock/transactions") => declare(sim, body),
+        ("GET", "/mock/transactions") => transactions(sim, query),
+        ("POST", "/mock/notify-urls") => notify_url(sim, body),
+        ("GET", "/mock/notify-urls") => Ok(Reply::json(
+            200,
+            &json!({ "notify_urls": sim.state.ledger().notify_urls() }),
+        )),
+        ("POST", "/mock/settings") => settings(sim, body),
+        ("GET", "/mock/settings") => Ok(Reply::json(200, &json!(sim.state.ledger().settings))),
         (
             _,
             "/mock/outcomes"
@@ -84,7 +104,10 @@ pub(crate) fn handle(
             | "/mock/reset"
             | "/mock/receivers"
             | "/mock/notifications"
-            | "/mock/notifications/build",
+            | "/mock/notifications/build"
+            | "/mock/transactions"
+            | "/mock/notify-urls"
+            | "/mock/settings",
         ) => Err(Reply::error(
             405,
             "METHOD_NOT_ALLOWED",
@@ -97,9 +120,13 @@ pub(crate) fn handle(
 
 fn outcome(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct Body {
         sub_mchid: String,
-        transaction_id: String,
+        transaction_id: Option<String>,
+        out_order_no: Option<String>,
+        receiver_account: Option<String>,
+        out_return_no: Option<String>,
         result: String,
         fail_reason: Option<String>,
         processing_queries: Option<u32>,
@@ -113,18 +140,196 @@ fn outcome(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
             seconds: i64::try_from(s.unwrap_or(0)).unwrap_or(i64::MAX),
         }),
     };
-    let outcome = match (b.result.as_str(), b.fail_reason) {
-        ("SUCCESS", None) => Outcome::Success,
-        ("FAILED", Some(reason)) if !reason.is_empty() => Outcome::Failed(FailReason::from(reason)),
-        ("FAILED", _) => return Err(bad("FAILED needs a fail_reason, e.g. NO_RELATION")),
-        ("SUCCESS", Some(_)) => return Err(bad("fail_reason goes with FAILED only")),
-        // Stays PROCESSING: an outcome that never comes.
-        ("PROCESSING", None) => Outcome::StaysProcessing,
-        _ => return Err(bad("result must be SUCCESS, FAILED or PROCESSING")),
+    let reason = |reason: Option<String>, example: &str| match reason {
+        Some(r) if enum_form(&r) => Ok(r),
+        Some(_) => Err(bad(format!(
+            "fail_reason must be an uppercase value such as {example}"
+        ))),
+        None => Err(bad(format!("a fail_reason is required, e.g. {example}"))),
     };
-    sim.state
-        .plan_with(&b.sub_mchid, &b.transaction_id, outcome, processing);
+    let bound = sim.state.order_bound();
+    match (b.transaction_id, b.out_order_no, b.out_return_no) {
+        // A split's shares.
+        (None, Some(out_order_no), None) => {
+            let outcome = match (b.result.as_str(), b.fail_reason) {
+                ("SUCCESS", None) => ShareOutcome::Success,
+                ("CLOSED", r) => ShareOutcome::Closed(reason(r, "NO_RELATION")?),
+                ("PENDING", None) => ShareOutcome::Pending,
+                ("SUCCESS" | "PENDING", Some(_)) => {
+                    return Err(bad("fail_reason goes with CLOSED only"));
+                }
+                _ => return Err(bad("a split's result must be SUCCESS, CLOSED or PENDING")),
+            };
+            sim.state.ledger().plan_share(
+                &b.sub_mchid,
+                &out_order_no,
+                b.receiver_account.as_deref(),
+                outcome,
+                processing,
+                bound,
+            );
+        }
+        // A return.
+        (None, None, Some(out_return_no)) => {
+            if b.receiver_account.is_some() {
+                return Err(bad("receiver_account goes with out_order_no only"));
+            }
+            let outcome = match (b.result.as_str(), b.fail_reason) {
+                ("SUCCESS", None) => ReturnOutcome::Success,
+                ("FAIL", r) => ReturnOutcome::Fail(reason(r, "ACCOUNT_ABNORMAL")?),
+                ("PROCESSING", None) => ReturnOutcome::Processing,
+                ("SUCCESS" | "PROCESSING", Some(_)) => {
+                    return Err(bad("fail_reason goes with FAIL only"));
+                }
+                _ => return Err(bad("a return's result must be SUCCESS, FAIL or PROCESSING")),
+            };
+            sim.state.ledger().plan_return(
+                &b.sub_mchid,
+                &out_return_no,
+                outcome,
+                processing,
+                bound,
+            );
+        }
+        // An after-sales order.
+        (Some(transaction_id), None, None) => {
+            if b.receiver_account.is_some() {
+                return Err(bad("receiver_account goes with out_order_no only"));
+            }
+            let outcome = match (b.result.as_str(), b.fail_reason) {
+                ("SUCCESS", None) => Outcome::Success,
+                ("FAILED", Some(reason)) if !reason.is_empty() => {
+                    Outcome::Failed(FailReason::from(reason))
+                }
+                ("FAILED", _) => return Err(bad("FAILED needs a fail_reason, e.g. NO_RELATION")),
+                ("SUCCESS", Some(_)) => return Err(bad("fail_reason goes with FAILED only")),
+                // Stays PROCESSING: an outcome that never comes.
+                ("PROCESSING", None) => Outcome::StaysProcessing,
+                _ => return Err(bad("result must be SUCCESS, FAILED or PROCESSING")),
+            };
+            sim.state
+                .plan_with(&b.sub_mchid, &transaction_id, outcome, processing);
+        }
+        _ => {
+            return Err(bad(
+                "name one record: transaction_id (an after-sales order), out_order_no (a split) or out_return_no (a return)",
+            ));
+        }
+    }
     Ok(ok(json!({})))
+}
+
+/// 1 to 64 of `A-Z`, `0-9`, `_`.
+fn enum_form(value: &str) -> bool {
+    crate::after_sales::enum_form_problem(value).is_none()
+}
+
+fn declare(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        sub_mchid: String,
+        transaction_id: String,
+        amount: i64,
+    }
+    let b: Body = parse(body)?;
+    if let Some(issue) = crate::after_sales::id_problem(&b.sub_mchid) {
+        return Err(Reply::param_error("sub_mchid", None, issue));
+    }
+    if let Some(issue) =
+        crate::after_sales::text_problem(&b.transaction_id, crate::after_sales::MAX_ID)
+    {
+        return Err(Reply::param_error("transaction_id", None, issue));
+    }
+    if b.amount <= 0 {
+        return Err(Reply::param_error(
+            "amount",
+            None,
+            format!("must be a positive number of fen, got {}", b.amount),
+        ));
+    }
+    let bound = sim.state.order_bound();
+    let tx = sim
+        .state
+        .ledger()
+        .declare(&b.sub_mchid, &b.transaction_id, b.amount, bound)
+        .map_err(|message| Reply::error(400, "INVALID_REQUEST", message))?;
+    Ok(ok(json!({ "transaction": tx })))
+}
+
+fn transactions(sim: &Simulator, query: &str) -> Result<Reply, Reply> {
+    let only = match crate::after_sales::query_param(query, "transaction_id") {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(())) => return Err(bad("transaction_id is not UTF-8 once decoded")),
+    };
+    let ledger = sim.state.ledger();
+    let listed: Vec<Value> = ledger
+        .transactions()
+        .into_iter()
+        .filter(|t| only.as_deref().is_none_or(|o| t.transaction_id == o))
+        .map(|t| {
+            let splits = ledger.splits(Some(&t.transaction_id));
+            let returns = ledger.returns(Some(&t.transaction_id));
+            let mut v = json!(t);
+            if let Some(map) = v.as_object_mut() {
+                map.insert("splits".into(), json!(splits));
+                map.insert("returns".into(), json!(returns));
+            }
+            v
+        })
+        .collect();
+    Ok(Reply::json(200, &json!({ "transactions": listed })))
+}
+
+fn notify_url(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        account: String,
+        url: String,
+        mchid: Option<String>,
+    }
+    let b: Body = parse(body)?;
+    if let Some(issue) = crate::after_sales::text_problem(&b.account, 64) {
+        return Err(Reply::param_error("account", None, issue));
+    }
+    crate::notify::check_url(&b.url).map_err(|issue| Reply::param_error("url", None, issue))?;
+    if let Some(m) = &b.mchid
+        && sim.state.merchant(m).is_none()
+    {
+        return Err(Reply::param_error(
+            "mchid",
+            None,
+            "is not a merchant the mock knows (its APIv3 key encrypts the notifications)",
+        ));
+    }
+    let entry = NotifyUrl {
+        account: b.account,
+        url: b.url,
+        mchid: b.mchid,
+    };
+    let bound = sim.state.order_bound();
+    sim.state.ledger().set_notify_url(entry.clone(), bound);
+    Ok(ok(json!({ "notify_url": entry })))
+}
+
+fn settings(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        strict_transactions: Option<bool>,
+        rate_limits: Option<bool>,
+    }
+    let b: Body = parse(body)?;
+    let mut ledger = sim.state.ledger();
+    if let Some(on) = b.strict_transactions {
+        ledger.settings.strict_transactions = on;
+    }
+    if let Some(on) = b.rate_limits {
+        ledger.settings.rate_limits = on;
+    }
+    Ok(ok(json!({ "settings": ledger.settings })))
 }
 
 fn fault(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
@@ -144,9 +349,15 @@ fn fault(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
         "certificates" => Route::Certificates,
         "add_receiver" => Route::AddReceiver,
         "delete_receiver" => Route::DeleteReceiver,
+        "create_split" => Route::CreateSplit,
+        "query_split" => Route::QuerySplit,
+        "finish_order" => Route::FinishOrder,
+        "unsplit_amount" => Route::UnsplitAmount,
+        "create_return" => Route::CreateReturn,
+        "query_return" => Route::QueryReturn,
         other => {
             return Err(bad(format!(
-                "route {other:?}: any, create, query, certificates, add_receiver or delete_receiver"
+                "route {other:?}: any, create, query, certificates, add_receiver, delete_receiver, create_split, query_split, finish_order, unsplit_amount, create_return or query_return"
             )));
         }
     };

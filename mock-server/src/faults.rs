@@ -51,6 +51,18 @@ pub enum Route {
     AddReceiver,
     /// `POST /v3/ecommerce/profitsharing/receivers/delete`.
     DeleteReceiver,
+    /// `POST /v3/ecommerce/profitsharing/orders` (a split).
+    CreateSplit,
+    /// `GET /v3/ecommerce/profitsharing/orders` (a split or finish queried).
+    QuerySplit,
+    /// `POST /v3/ecommerce/profitsharing/finish-order`.
+    FinishOrder,
+    /// `GET /v3/ecommerce/profitsharing/orders/{transaction_id}/amounts`.
+    UnsplitAmount,
+    /// `POST /v3/ecommerce/profitsharing/returnorders`.
+    CreateReturn,
+    /// `GET /v3/ecommerce/profitsharing/returnorders`.
+    QueryReturn,
     /// A path or method the mock does not serve.
     Unknown,
 }

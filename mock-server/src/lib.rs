@@ -8,6 +8,25 @@
 //! demand. Run it in-process from Rust tests, or as the standalone `wechatpay-mock-server`
 //! binary from any language.
 //!
+//! It keeps the money of the profit-sharing family consistent: a paid transaction
+//! ([`MockWechatPay::declare_transaction`]) is split (`POST orders`) to receivers that were
+//! added, never beyond what is left ([`MockWechatPay::unsplit`]); a finish (`finish: true`, or
+//! `finish-order`) releases the rest and refuses further splits; a return never takes back
+//! more than the split gave that receiver; one `out_order_no` / `out_return_no` is one request.
+//! Shares and returns become final as planned ([`MockWechatPay::plan_share`],
+//! [`MockWechatPay::plan_return`]), and a profit-sharing notification goes to the URL
+//! registered for the receiver ([`MockWechatPay::set_notify_url`]).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechatpay_core::Error> {
+//! use wechatpay_mock_server::MockWechatPay;
+//!
+//! let mock = MockWechatPay::start().await;
+//! mock.declare_transaction("1900000109", "4208450740201411110007820472", 1000)?;
+//! assert_eq!(mock.unsplit("4208450740201411110007820472"), Some(1000));
+//! # Ok(()) }
+//! ```
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), wechatpay_core::Error> {
 //! use wechatpay_mock_server::MockWechatPay;
@@ -30,8 +49,10 @@ mod control;
 mod delivery;
 mod faults;
 pub mod keys;
+mod ledger;
 mod notify;
 pub mod process;
+mod profit_sharing;
 mod receivers;
 mod reply;
 #[cfg(feature = "standalone")]
@@ -50,7 +71,15 @@ use wechatpay_core::{
 };
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// The wiremock crate the in-process mock is built on: mount mocks of your own on
+/// [`MockWechatPay::server`] with the same version.
+pub use wiremock;
+
 pub use faults::{Fault, Route};
+pub use ledger::{
+    LENIENT_PAID_AMOUNT, NotifyUrl, ReturnOutcome, ReturnResult, Settings, ShareOutcome,
+    ShareResult, StoredReturn, StoredShare, StoredSplit, StoredTransaction,
+};
 pub use notify::{
     Attempt, AttemptResult, Delivery, MAX_DELIVERIES, NOTIFY_TIMEOUT, NextStep, NotificationSpec,
     OutgoingNotification, RETRY_SCHEDULE, acknowledges,
@@ -62,6 +91,10 @@ pub use state::{Answer, Outcome, StoredOrder};
 
 use reply::{Reply, Signer, render, request_id};
 use state::{Apiv3, Bounds, Merchant, Platform, Processing, State};
+
+/// How often the in-process mock and the standalone server make due results final without a
+/// request ([`Simulator::advance`]).
+pub const TICK: Duration = Duration::from_millis(200);
 
 /// The default cap on request bodies: WeChat Pay's JSON requests are small.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
@@ -98,6 +131,7 @@ pub struct MockBuilder {
     bounds: Bounds,
     primary: Option<String>,
     notify_time_scale: f64,
+    settings: Settings,
 }
 
 impl Default for MockBuilder {
@@ -140,7 +174,25 @@ impl MockBuilder {
             },
             primary: Some(keys::TEST_MCHID.to_owned()),
             notify_time_scale: 1.0,
+            settings: Settings::default(),
         }
+    }
+
+    /// Refuses splits, finishes and `amounts` of transactions nobody declared
+    /// ([`MockWechatPay::declare_transaction`], `POST /mock/transactions`) with
+    /// `400 INVALID_REQUEST "unknown transaction"`. Off by default: an undeclared transaction is
+    /// taken as paid [`LENIENT_PAID_AMOUNT`].
+    pub fn strict_transactions(mut self, on: bool) -> Self {
+        self.settings.strict_transactions = on;
+        self
+    }
+
+    /// Answers `429 FREQUENCY_LIMITED` (with `Retry-After: 1`) over WeChat Pay's documented
+    /// limits for `POST orders`: one split a second for the same transaction, 30 a second
+    /// naming the same receiver, 300 a second from the same merchant. Off by default.
+    pub fn rate_limits(mut self, on: bool) -> Self {
+        self.settings.rate_limits = on;
+        self
     }
 
     /// Keeps at most `answers` entries in the log (default [`DEFAULT_MAX_LOG`]; the oldest go
@@ -237,7 +289,10 @@ impl MockBuilder {
     }
 
     /// A new order answers `PROCESSING` to its first `queries` queries and for `duration` after
-    /// creation (both must pass), then its final result. Default: 1 query, no duration.
+    /// creation (both must pass), then its final result. Default: 1 query, no duration. The
+    /// same holds for a split's shares (`PENDING`) and a return (`PROCESSING`); with 0 queries
+    /// they become final once `duration` passed, queried or not (checked at every request and
+    /// every [`TICK`]).
     pub fn processing(mut self, queries: u32, duration: Duration) -> Self {
         self.processing = Processing {
             queries,
@@ -332,6 +387,7 @@ impl MockBuilder {
             self.bounds,
             self.primary,
             self.notify_time_scale,
+            self.settings,
         ));
         Ok(Parts {
             simulator: Simulator { state },
@@ -352,6 +408,9 @@ impl MockBuilder {
             None => MockServer::start().await,
         };
         let runtime = tokio::runtime::Handle::try_current().ok();
+        if let Some(runtime) = &runtime {
+            runtime.spawn(tick(parts.simulator.clone(), runtime.clone()));
+        }
         Mock::given(wiremock::matchers::any())
             .respond_with(Responder {
                 simulator: parts.simulator.clone(),
@@ -706,11 +765,153 @@ impl MockWechatPay {
 
     /// How many requests with this method reached the after-sales path.
     pub async fn count_after_sales(&self, method: &http::Method) -> usize {
+        self.count_requests(method, AFTER_SALES_PATH).await
+    }
+
+    /// How many requests with this method reached `path` (the path as sent, without the
+    /// query), e.g. `/v3/ecommerce/profitsharing/orders`.
+    pub async fn count_requests(&self, method: &http::Method, path: &str) -> usize {
         self.received_requests()
             .await
             .iter()
-            .filter(|r| r.method == *method && r.url.path() == AFTER_SALES_PATH)
+            .filter(|r| r.method == *method && r.url.path() == path)
             .count()
+    }
+
+    /// Declares a paid transaction of `amount` fen to `sub_mchid`, as `POST /mock/transactions`
+    /// does: splits of it then never take more than `amount` in all. Declaring it again with
+    /// the same values is harmless; with others, only while nothing was split or finished.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming the field for a `sub_mchid` that is not
+    /// digits, an empty or over-long `transaction_id`, an amount that is not positive, or a
+    /// transaction already split with other values.
+    pub fn declare_transaction(
+        &self,
+        sub_mchid: &str,
+        transaction_id: &str,
+        amount: i64,
+    ) -> Result<StoredTransaction, Error> {
+        if let Some(issue) = after_sales::id_problem(sub_mchid) {
+            return Err(Error::invalid_input("sub_mchid", issue));
+        }
+        if let Some(issue) = after_sales::text_problem(transaction_id, after_sales::MAX_ID) {
+            return Err(Error::invalid_input("transaction_id", issue));
+        }
+        if amount <= 0 {
+            return Err(Error::invalid_input(
+                "amount",
+                format!("must be a positive number of fen, got {amount}"),
+            ));
+        }
+        let bound = self.state.order_bound();
+        self.state
+            .ledger()
+            .declare(sub_mchid, transaction_id, amount, bound)
+            .map_err(|issue| Error::invalid_input("transaction_id", issue))
+    }
+
+    /// What may still be split of `transaction_id` (what `GET …/orders/{id}/amounts` answers),
+    /// `None` for a transaction the sandbox does not keep (neither declared nor split).
+    pub fn unsplit(&self, transaction_id: &str) -> Option<i64> {
+        self.state
+            .ledger()
+            .transaction(transaction_id)
+            .map(|t| t.unsplit_amount)
+    }
+
+    /// The transaction's money as the sandbox keeps it.
+    pub fn transaction(&self, transaction_id: &str) -> Option<StoredTransaction> {
+        self.state.ledger().transaction(transaction_id)
+    }
+
+    /// The splits and finishes of `transaction_id`, oldest first.
+    pub fn splits(&self, transaction_id: &str) -> Vec<StoredSplit> {
+        self.state.ledger().splits(Some(transaction_id))
+    }
+
+    /// The returns from splits of `transaction_id`, oldest first.
+    pub fn returns(&self, transaction_id: &str) -> Vec<StoredReturn> {
+        self.state.ledger().returns(Some(transaction_id))
+    }
+
+    /// How the shares of split `out_order_no` end (of its receiver `account` only, when
+    /// given), as `POST /mock/outcomes` with `out_order_no` does. May be called before the
+    /// split exists.
+    pub fn plan_share(
+        &self,
+        sub_mchid: &str,
+        out_order_no: &str,
+        account: Option<&str>,
+        outcome: ShareOutcome,
+    ) {
+        let bound = self.state.order_bound();
+        self.state
+            .ledger()
+            .plan_share(sub_mchid, out_order_no, account, outcome, None, bound);
+    }
+
+    /// How return `out_return_no` ends, as `POST /mock/outcomes` with `out_return_no` does.
+    /// May be called before the return exists.
+    pub fn plan_return(&self, sub_mchid: &str, out_return_no: &str, outcome: ReturnOutcome) {
+        let bound = self.state.order_bound();
+        self.state
+            .ledger()
+            .plan_return(sub_mchid, out_return_no, outcome, None, bound);
+    }
+
+    /// Sends the profit-sharing notifications of receiver `account` (a share paid to it, a
+    /// return from it) to `url` (`http://…`), as `POST /mock/notify-urls` does; encrypted with
+    /// the APIv3 key of `account` when the mock knows it as a merchant, else of the merchant
+    /// that made the split.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `url` for a URL that is not
+    /// `http://host[:port]/…`.
+    pub fn set_notify_url(&self, account: &str, url: &str) -> Result<(), Error> {
+        notify::check_url(url).map_err(|issue| Error::invalid_input("url", issue))?;
+        let bound = self.state.order_bound();
+        self.state.ledger().set_notify_url(
+            NotifyUrl {
+                account: account.to_owned(),
+                url: url.to_owned(),
+                mchid: None,
+            },
+            bound,
+        );
+        Ok(())
+    }
+
+    /// The money rules' switches now.
+    pub fn settings(&self) -> Settings {
+        self.state.ledger().settings
+    }
+
+    /// Switches strict transactions on or off (see [`MockBuilder::strict_transactions`]).
+    pub fn set_strict_transactions(&self, on: bool) {
+        self.state.ledger().settings.strict_transactions = on;
+    }
+
+    /// Switches the frequency limits on or off (see [`MockBuilder::rate_limits`]).
+    pub fn set_rate_limits(&self, on: bool) {
+        self.state.ledger().settings.rate_limits = on;
+    }
+}
+
+/// Every [`TICK`], makes due results final and starts their notifications' deliveries, until
+/// the mock is dropped.
+async fn tick(simulator: Simulator, runtime: tokio::runtime::Handle) {
+    loop {
+        tokio::time::sleep(TICK).await;
+        if simulator
+            .state
+            .stopped
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        simulator.advance(simulator.now());
+        delivery::start_new(&simulator, &runtime);
     }
 }
 

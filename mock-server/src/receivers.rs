@@ -17,7 +17,7 @@ use crate::simulator::SimRequest;
 use crate::state::State;
 
 /// `type` values WeChat Pay knows.
-const TYPES: [&str; 2] = ["MERCHANT_ID", "PERSONAL_OPENID"];
+pub(crate) const TYPES: [&str; 2] = ["MERCHANT_ID", "PERSONAL_OPENID"];
 /// `relation_type` values the mock accepts: the relation enum
 /// (`ProfitSharingReceiverRelationType`; the upstream field table lists the receiver-type enum
 /// by mistake).
@@ -31,13 +31,13 @@ const RELATIONS: [&str; 5] = [
 /// The longest `appid`.
 const MAX_APPID: usize = 32;
 /// The longest `account` (an openid is 28 characters; a mchid 10 digits or so).
-const MAX_ACCOUNT: usize = 64;
+pub(crate) const MAX_ACCOUNT: usize = 64;
 /// The longest mchid taken as a `MERCHANT_ID` account.
-const MAX_MCHID: usize = 32;
+pub(crate) const MAX_MCHID: usize = 32;
 /// The longest `custom_relation`, in bytes (10 Chinese characters).
 const MAX_CUSTOM_RELATION: usize = 30;
 /// The longest `encrypted_name` read (base64 of a 4096-bit block is 684 characters).
-const MAX_ENCRYPTED_NAME: usize = 1024;
+pub(crate) const MAX_ENCRYPTED_NAME: usize = 1024;
 /// The longest name once decrypted (one RSA-2048 OAEP block).
 const MAX_NAME: usize = 214;
 
@@ -90,7 +90,10 @@ fn problem(obj: &Map<String, Value>, name: &str, issue: Option<String>) -> Resul
     }
 }
 
-fn optional_string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, Reply> {
+pub(crate) fn optional_string(
+    obj: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, Reply> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -197,60 +200,18 @@ fn parse_add(
             "is required for a MERCHANT_ID receiver (the merchant's full name, encrypted)",
         ));
     }
-    let serial = match req.headers.get("wechatpay-serial").map(|v| v.to_str()) {
-        Some(Ok(s)) if !s.trim().is_empty() => s.trim().to_owned(),
-        Some(Ok(_)) | None => {
-            return Err(Reply::header_error(
-                "Wechatpay-Serial",
-                "is required: it names the WeChat Pay key that encrypted encrypted_name",
-            ));
-        }
-        Some(Err(_)) => {
-            return Err(Reply::header_error("Wechatpay-Serial", "is not ASCII"));
-        }
-    };
-    let shown: String = serial.chars().take(64).collect();
-    let key = state.decrypting_key(&serial).ok_or_else(|| {
-        Reply::header_error(
-            "Wechatpay-Serial",
-            format!(
-                "{shown:?} names no WeChat Pay key: use the WeChat Pay public key id or the serial of a platform certificate /v3/certificates publishes"
-            ),
-        )
-    })?;
+    let serial = serial_of(req, "encrypted_name")?;
     let name = match &encrypted_name {
-        None => None,
-        Some(ciphertext) => {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(ciphertext)
-                .map_err(|_| {
-                    Reply::param_error("encrypted_name", None, "is not standard base64")
-                })?;
-            let plain = key.decrypt_oaep(&raw).map_err(|_| {
-                Reply::param_error(
-                    "encrypted_name",
-                    None,
-                    format!(
-                        "does not decrypt with the key Wechatpay-Serial names ({shown}): encrypt it with that key (RSAES-OAEP, SHA-1), or name the key you encrypted it with"
-                    ),
-                )
-            })?;
-            let text = String::from_utf8(plain).map_err(|_| {
-                Reply::param_error(
-                    "encrypted_name",
-                    None,
-                    "decrypts to bytes that are not UTF-8",
-                )
-            })?;
-            if let Some(issue) = text_problem(&text, MAX_NAME) {
-                return Err(Reply::param_error(
-                    "encrypted_name",
-                    None,
-                    format!("the decrypted name {issue}"),
-                ));
-            }
-            Some(text)
+        None => {
+            known_serial(state, &serial)?;
+            None
         }
+        Some(ciphertext) => Some(decrypt_sensitive(
+            state,
+            &serial,
+            "encrypted_name",
+            ciphertext,
+        )?),
     };
     Ok(StoredReceiver {
         mchid: mchid.to_owned(),
@@ -263,6 +224,69 @@ fn parse_add(
         serial,
         added_at: now,
     })
+}
+
+/// The request's `Wechatpay-Serial`: required when `field` is encrypted, as it names the key
+/// that encrypted it.
+pub(crate) fn serial_of(req: &SimRequest<'_>, field: &str) -> Result<String, Reply> {
+    match req.headers.get("wechatpay-serial").map(|v| v.to_str()) {
+        Some(Ok(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        Some(Ok(_)) | None => Err(Reply::header_error(
+            "Wechatpay-Serial",
+            format!("is required: it names the WeChat Pay key that encrypted {field}"),
+        )),
+        Some(Err(_)) => Err(Reply::header_error("Wechatpay-Serial", "is not ASCII")),
+    }
+}
+
+/// The private key of the WeChat Pay key `serial` names; 400 `PARAM_ERROR` on the header when
+/// it names none.
+fn known_serial(state: &State, serial: &str) -> Result<wechatpay_core::PrivateKey, Reply> {
+    state.decrypting_key(serial).ok_or_else(|| {
+        let shown: String = serial.chars().take(64).collect();
+        Reply::header_error(
+            "Wechatpay-Serial",
+            format!(
+                "{shown:?} names no WeChat Pay key: use the WeChat Pay public key id or the serial of a platform certificate /v3/certificates publishes"
+            ),
+        )
+    })
+}
+
+/// A sensitive field (`field`, a JSON pointer without its `/`) decrypted as WeChat Pay does:
+/// with the private key of the WeChat Pay key `serial` names, RSAES-OAEP with SHA-1; the text
+/// checked as a name. A serial naming no key, or a ciphertext that key does not open, is 400
+/// `PARAM_ERROR`.
+pub(crate) fn decrypt_sensitive(
+    state: &State,
+    serial: &str,
+    field: &str,
+    ciphertext: &str,
+) -> Result<String, Reply> {
+    let shown: String = serial.chars().take(64).collect();
+    let key = known_serial(state, serial)?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(ciphertext)
+        .map_err(|_| Reply::param_error(field, None, "is not standard base64"))?;
+    let plain = key.decrypt_oaep(&raw).map_err(|_| {
+        Reply::param_error(
+            field,
+            None,
+            format!(
+                "does not decrypt with the key Wechatpay-Serial names ({shown}): encrypt it with that key (RSAES-OAEP, SHA-1), or name the key you encrypted it with"
+            ),
+        )
+    })?;
+    let text = String::from_utf8(plain)
+        .map_err(|_| Reply::param_error(field, None, "decrypts to bytes that are not UTF-8"))?;
+    if let Some(issue) = text_problem(&text, MAX_NAME) {
+        return Err(Reply::param_error(
+            field,
+            None,
+            format!("the decrypted name {issue}"),
+        ));
+    }
+    Ok(text)
 }
 
 /// `POST /v3/ecommerce/profitsharing/receivers/delete` by merchant `mchid`: answers the same

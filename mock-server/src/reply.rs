@@ -61,6 +61,19 @@ impl Reply {
         )
     }
 
+    /// A 400 `PARAM_ERROR` about a path parameter.
+    pub(crate) fn path_param_error(field: &str, issue: impl Into<String>) -> Self {
+        let issue = issue.into();
+        Self::json(
+            400,
+            &json!({
+                "code": "PARAM_ERROR",
+                "message": format!("{field}: {issue}"),
+                "detail": { "field": field, "issue": issue, "location": "path" }
+            }),
+        )
+    }
+
     /// A 400 `PARAM_ERROR` about a query parameter.
     pub(crate) fn query_param_error(field: &str, issue: impl Into<String>) -> Self {
         let issue = issue.into();

@@ -3,7 +3,9 @@
 //! while reading (413 before buffering more than the cap); WeChat Pay's JSON error shape for
 //! every refusal it can answer (hyper itself answers requests it cannot parse, with a bare 400
 //! or 431); memory bounded by the simulator's log and order limits. Notifications asked for
-//! through the control API are delivered by tasks of this server's runtime.
+//! through the control API, or due to splits and returns, are delivered by tasks of this
+//! server's runtime; every [`crate::TICK`] the simulator makes due results final
+//! ([`Simulator::advance`]).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -50,9 +52,19 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     tokio::pin!(shutdown);
+    let mut tick = tokio::time::interval(crate::TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let (stream, _) = tokio::select! {
             () = &mut shutdown => return Ok(()),
+            _ = tick.tick() => {
+                // Results that only wait for time come without a request.
+                simulator.advance(simulator.now());
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    crate::delivery::start_new(&simulator, &runtime);
+                }
+                continue;
+            }
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Out of file descriptors and the like: wait a moment, keep serving.

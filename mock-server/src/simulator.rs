@@ -1,4 +1,5 @@
-//! WeChat Pay's behaviour for the after-sales endpoints, the profit-sharing receivers,
+//! WeChat Pay's behaviour for the after-sales endpoints, the profit-sharing family (splits,
+//! finishes, unsplit amounts, returns: [`crate::ledger`] keeps their money), the receivers,
 //! `/v3/certificates` and the mock's control API, as one sans-IO function: request parts, raw
 //! body and `now` in, the answer out. The in-process mock calls it from wiremock, the
 //! standalone binary from a hyper server, and a fuzzer can call it directly.
@@ -14,9 +15,12 @@ use wechatpay_core::certificates::CERTIFICATES_PATH;
 use wechatpay_core::receivers::{ADD_PATH, DELETE_PATH};
 
 use crate::faults::{Fault, Route};
+use crate::ledger::Notice;
+use crate::notify::NotificationSpec;
+use crate::profit_sharing::{FINISH_PATH, ORDERS_PATH, RETURNS_PATH, amounts_segment};
 use crate::reply::{Reply, SimResponse, fault_reply, render, request_id};
 use crate::state::{Answer, State};
-use crate::{after_sales, auth, certificates, control, receivers};
+use crate::{after_sales, auth, certificates, control, profit_sharing, receivers};
 
 /// The path prefix of the control API.
 pub const CONTROL_PREFIX: &str = "/mock/";
@@ -53,8 +57,28 @@ fn route_of(method: &str, path: &str) -> Route {
         ("GET", CERTIFICATES_PATH) => Route::Certificates,
         ("POST", ADD_PATH) => Route::AddReceiver,
         ("POST", DELETE_PATH) => Route::DeleteReceiver,
+        ("POST", ORDERS_PATH) => Route::CreateSplit,
+        ("GET", ORDERS_PATH) => Route::QuerySplit,
+        ("POST", FINISH_PATH) => Route::FinishOrder,
+        ("POST", RETURNS_PATH) => Route::CreateReturn,
+        ("GET", RETURNS_PATH) => Route::QueryReturn,
+        ("GET", p) if amounts_segment(p).is_some() => Route::UnsplitAmount,
         _ => Route::Unknown,
     }
+}
+
+/// Whether the mock serves `path` with some method.
+fn served(path: &str) -> bool {
+    matches!(
+        path,
+        AFTER_SALES_PATH
+            | CERTIFICATES_PATH
+            | ADD_PATH
+            | DELETE_PATH
+            | ORDERS_PATH
+            | FINISH_PATH
+            | RETURNS_PATH
+    ) || amounts_segment(path).is_some()
 }
 
 impl Simulator {
@@ -78,10 +102,15 @@ impl Simulator {
 
     /// The answer WeChat Pay (or, under [`CONTROL_PREFIX`], the control API) gives to `req` at
     /// `now` (Unix seconds). Every answer is recorded in the bounded log.
+    ///
+    /// Splits' shares and returns that are due become final first (as [`Simulator::advance`]
+    /// does), and their notifications are queued.
     pub fn handle(&self, req: &SimRequest<'_>, now: i64) -> SimResponse {
         let state = &*self.state;
+        let mut notices = self.due(now);
         let (path, query) = req.target.split_once('?').unwrap_or((req.target, ""));
         if path.starts_with(CONTROL_PREFIX) {
+            self.send_notices(notices, now);
             let reply = control::handle(self, req.method, path, query, req.body, now);
             return render(reply, &request_id(), &state.signer(), now, None);
         }
@@ -90,8 +119,9 @@ impl Simulator {
         let fault = state.take_fault(route);
         let (reply, signer) = match fault.as_ref().and_then(fault_reply) {
             Some(r) => (r, None),
-            None => self.serve(route, path, query, req, now),
+            None => self.serve(route, path, query, req, now, &mut notices),
         };
+        self.send_notices(notices, now);
         let reply = if fault == Some(Fault::ProcessedThenSystemError) {
             Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected after processing)")
         } else {
@@ -120,6 +150,50 @@ impl Simulator {
         render(reply, &id, &signer, now, fault.as_ref())
     }
 
+    /// Makes the splits' shares and the returns whose processing is over at `now` final
+    /// (`SUCCESS`, or the outcome planned), and queues the notifications of those that moved
+    /// money to the URLs registered for their receivers. Whoever serves the simulator calls it
+    /// now and then (every request does too), so that a result that only waits for time comes
+    /// without a query.
+    pub fn advance(&self, now: i64) {
+        let notices = self.due(now);
+        self.send_notices(notices, now);
+    }
+
+    fn due(&self, now: i64) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        let default = self.state.processing();
+        self.state.ledger().sweep(now, default, &mut notices);
+        notices
+    }
+
+    /// Records a delivery for each notice: encrypted with the key of the merchant the
+    /// registration named, else the receiver's own when the mock knows it as a merchant, else
+    /// the key of the merchant that made the split.
+    fn send_notices(&self, notices: Vec<Notice>, now: i64) {
+        for notice in notices {
+            let mchid = notice.mchid.clone().unwrap_or_else(|| {
+                if self.state.merchant(&notice.account).is_some() {
+                    notice.account.clone()
+                } else {
+                    notice.sp_mchid.clone()
+                }
+            });
+            let spec = NotificationSpec::new(notice.resource)
+                .mchid(&mchid)
+                .summary(notice.summary);
+            if let Err(e) = self.notify(&notice.url, &spec, now)
+                && self.state.log_to_stderr
+            {
+                eprintln!(
+                    "notification to {} for {} not sent: {e}",
+                    notice.url.chars().take(256).collect::<String>(),
+                    notice.account
+                );
+            }
+        }
+    }
+
     /// The reply, and the signer to use instead of the current one (for `/v3/certificates`).
     fn serve(
         &self,
@@ -128,6 +202,7 @@ impl Simulator {
         query: &str,
         req: &SimRequest<'_>,
         now: i64,
+        notices: &mut Vec<Notice>,
     ) -> (Reply, Option<crate::reply::Signer>) {
         let state = &*self.state;
         if req.body.len() > state.max_body {
@@ -145,10 +220,7 @@ impl Simulator {
             );
         }
         if route == Route::Unknown {
-            let reply = if matches!(
-                path,
-                AFTER_SALES_PATH | CERTIFICATES_PATH | ADD_PATH | DELETE_PATH
-            ) {
+            let reply = if served(path) {
                 Reply::error(
                     405,
                     "METHOD_NOT_ALLOWED",
@@ -173,6 +245,21 @@ impl Simulator {
             }
             Route::AddReceiver => (receivers::add(state, &mchid, req, now), None),
             Route::DeleteReceiver => (receivers::delete(state, &mchid, req), None),
+            Route::CreateSplit => (profit_sharing::create_split(state, &mchid, req, now), None),
+            Route::QuerySplit => (
+                profit_sharing::query_split(state, &mchid, query, now, notices),
+                None,
+            ),
+            Route::FinishOrder => (profit_sharing::finish(state, &mchid, req, now), None),
+            Route::UnsplitAmount => (
+                profit_sharing::amounts(state, amounts_segment(path).unwrap_or_default()),
+                None,
+            ),
+            Route::CreateReturn => (profit_sharing::create_return(state, &mchid, req, now), None),
+            Route::QueryReturn => (
+                profit_sharing::query_return(state, &mchid, query, now, notices),
+                None,
+            ),
             _ => (after_sales::query(state, &mchid, query), None),
         }
     }

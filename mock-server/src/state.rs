@@ -10,6 +10,7 @@ use wechatpay_core::{
 };
 
 use crate::faults::{Armed, Fault, Route};
+use crate::ledger::{Ledger, Settings};
 use crate::notify::Deliveries;
 use crate::receivers::StoredReceiver;
 use crate::reply::Signer;
@@ -183,6 +184,8 @@ pub(crate) struct State {
     pub(crate) notify_time_scale: f64,
     /// Set when the in-process mock is dropped: its deliveries stop.
     pub(crate) stopped: std::sync::atomic::AtomicBool,
+    /// Transactions, splits, finishes and returns.
+    ledger: Mutex<Ledger>,
 }
 
 /// A receiver's key: the merchant that added it, its type, its account.
@@ -223,6 +226,7 @@ impl State {
         bounds: Bounds,
         primary: Option<String>,
         notify_time_scale: f64,
+        settings: Settings,
     ) -> Self {
         Self {
             merchants: RwLock::new(merchants),
@@ -243,7 +247,32 @@ impl State {
             primary,
             notify_time_scale,
             stopped: std::sync::atomic::AtomicBool::new(false),
+            ledger: Mutex::new(Ledger::with(settings)),
         }
+    }
+
+    /// The money of the profit-sharing family. Lock order: the ledger before the receivers.
+    pub(crate) fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        lock(&self.ledger)
+    }
+
+    /// How many orders (and splits, returns, transactions) are kept.
+    pub(crate) fn order_bound(&self) -> usize {
+        self.bounds.orders
+    }
+
+    /// How long new records stay processing, unless a plan says otherwise.
+    pub(crate) fn processing(&self) -> Processing {
+        *lock(&self.processing)
+    }
+
+    /// Whether merchant `mchid` added receiver (`receiver_type`, `account`).
+    pub(crate) fn has_receiver(&self, mchid: &str, receiver_type: &str, account: &str) -> bool {
+        lock(&self.receivers).by_key.contains_key(&(
+            mchid.to_owned(),
+            receiver_type.to_owned(),
+            account.to_owned(),
+        ))
     }
 
     pub(crate) fn now(&self) -> i64 {
@@ -450,9 +479,11 @@ impl State {
         lock(&self.answers).iter().cloned().collect()
     }
 
-    /// Forgets orders, planned outcomes, armed faults, the log, receivers and notification
-    /// deliveries (deliveries under way stop at their next attempt).
+    /// Forgets orders, planned outcomes, armed faults, the log, receivers, notification
+    /// deliveries (deliveries under way stop at their next attempt), transactions, splits,
+    /// returns and notify URLs; keeps the settings.
     pub(crate) fn reset(&self) {
+        lock(&self.ledger).reset();
         *lock(&self.orders) = Orders::default();
         lock(&self.outcomes).clear();
         lock(&self.faults).clear();

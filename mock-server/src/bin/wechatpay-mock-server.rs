@@ -16,8 +16,8 @@ use wechatpay_core::{PlatformCertificate, PublicKey};
 use wechatpay_mock_server::server::{Limits, serve};
 use wechatpay_mock_server::{DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, MockBuilder, SignWith, keys};
 
-/// A signature-true local WeChat Pay (after-sales profit sharing, receivers, notifications),
-/// for tests.
+/// A signature-true local WeChat Pay (after-sales profit sharing, splits, finishes, returns,
+/// receivers, notifications), for tests.
 #[derive(Parser, Debug)]
 #[command(name = "wechatpay-mock-server", version, about)]
 struct Cli {
@@ -87,6 +87,16 @@ struct Cli {
     /// Seconds a client may take to send a request's body.
     #[arg(long, default_value_t = 10)]
     body_timeout: u64,
+    /// Refuse splits, finishes and `amounts` of transactions not declared with
+    /// POST /mock/transactions (400 INVALID_REQUEST "unknown transaction"). Without it, an
+    /// undeclared transaction is taken as paid 100,000,000,000 fen.
+    #[arg(long)]
+    strict_transactions: bool,
+    /// Answer 429 FREQUENCY_LIMITED (Retry-After: 1) over WeChat Pay's documented limits for
+    /// POST /v3/ecommerce/profitsharing/orders: one split a second for the same transaction,
+    /// 30 a second naming the same receiver, 300 a second from the same merchant.
+    #[arg(long)]
+    rate_limits: bool,
 }
 
 /// One merchant of --config.
@@ -291,6 +301,8 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         .bounds(cli.max_log, cli.max_orders)
         .max_body(cli.max_body)
         .notify_time_scale(cli.notify_time_scale)
+        .strict_transactions(cli.strict_transactions)
+        .rate_limits(cli.rate_limits)
         .log_to_stderr(!cli.quiet);
     for (id, serial, key, apiv3) in more_merchants(&cli)? {
         builder = builder.merchant(&id, &serial, key);
@@ -323,6 +335,8 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         "wechatpay_public_key": wechatpay_public_path.display().to_string(),
         "apiv3_key": apiv3_text,
         "notify_time_scale": cli.notify_time_scale,
+        "strict_transactions": cli.strict_transactions,
+        "rate_limits": cli.rate_limits,
     });
     if let (Some((serial, path)), Some(map)) = (platform_info, ready.as_object_mut()) {
         map.insert("platform_certificate_serial".into(), serial.into());
