@@ -406,3 +406,149 @@ async fn generated_key_files_are_readable_by_their_owner_only() {
         assert_eq!(mode & 0o777, 0o600, "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_profit_sharing_sandbox_with_strict_transactions_rate_limits_and_notifications() {
+    use wechatpay_core::encryption::Encryptor;
+    use wechatpay_core::notification::{NotificationVerifier, ProfitSharingNotification};
+    use wechatpay_core::orders::{CreateProfitSharingOrder, OrderReceiver, QueryUnsplitAmount};
+    use wechatpay_core::receivers::{AddReceiver, ReceiverType, RelationType};
+
+    let sb = Sandbox::start(&["--quiet", "--strict-transactions", "--rate-limits"]).await;
+    assert_eq!(sb.ready["strict_transactions"], true);
+    assert_eq!(sb.ready["rate_limits"], true);
+    let (status, settings) = sb
+        .control("GET", "/mock/settings", &serde_json::json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        settings,
+        serde_json::json!({"strict_transactions": true, "rate_limits": true})
+    );
+    let client = sb.test_client();
+    let (sub, tx, account) = ("1900000109", "4208450740201411110000006001", "1900000110");
+
+    // Strict: an undeclared transaction is refused.
+    let split = |no: &str, amount| {
+        CreateProfitSharingOrder::new(
+            sub,
+            tx,
+            no,
+            vec![OrderReceiver::new(
+                ReceiverType::MerchantId,
+                account,
+                amount,
+                "分账",
+            )],
+        )
+    };
+    let (req, pending) = client.prepare(&split("P0", 10)).expect("prepare");
+    let err = pending
+        .finish(send(sb.addr(), &req).await)
+        .expect_err("unknown transaction");
+    assert_eq!(err.code(), Some("INVALID_REQUEST"));
+    assert!(
+        err.api_message()
+            .is_some_and(|m| m.contains("unknown transaction")),
+        "{err}"
+    );
+
+    // Declared, a receiver added, its notifications sent to a local inbox, its shares final
+    // as soon as the sandbox ticks (no query needed).
+    let (status, declared) = sb
+        .control(
+            "POST",
+            "/mock/transactions",
+            &serde_json::json!({"sub_mchid": sub, "transaction_id": tx, "amount": 1000}),
+        )
+        .await;
+    assert_eq!(status, 200, "{declared}");
+    let wechatpay_public =
+        std::fs::read_to_string(sb.ready["wechatpay_public_key"].as_str().expect("path"))
+            .expect("key");
+    let ring = KeyRing::new()
+        .with_wechatpay_public_key_pem(keys::TEST_WECHATPAY_PUBLIC_KEY_ID, &wechatpay_public)
+        .expect("ring");
+    let add = AddReceiver::new(
+        "wx8888888888888888",
+        ReceiverType::MerchantId,
+        account,
+        RelationType::Supplier,
+    )
+    .name(&Encryptor::preferred(&ring).expect("encryptor"), "示例商户")
+    .expect("sealed");
+    let (req, pending) = client.prepare(&add).expect("prepare");
+    pending.finish(send(sb.addr(), &req).await).expect("added");
+    let inbox = common::Inbox::start().await;
+    let (status, _) = sb
+        .control(
+            "POST",
+            "/mock/notify-urls",
+            &serde_json::json!({"account": account, "url": inbox.url}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = sb
+        .control(
+            "POST",
+            "/mock/outcomes",
+            &serde_json::json!({"sub_mchid": sub, "out_order_no": "P1", "result": "SUCCESS",
+                "processing_queries": 0}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The refused split counted toward the one-a-second limit of this transaction.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (req, pending) = client.prepare(&split("P1", 300)).expect("prepare");
+    pending
+        .finish(send(sb.addr(), &req).await)
+        .expect("split 300");
+    let got = inbox.wait_for(1).await;
+    assert_eq!(got.len(), 1, "a notification without any query");
+    let n = NotificationVerifier::new(
+        ring.clone(),
+        wechatpay_core::certificates::ApiV3Key::new(sb.ready["apiv3_key"].as_str().expect("key"))
+            .expect("apiv3"),
+    )
+    .verify::<ProfitSharingNotification, _>(&got[0])
+    .expect("verified");
+    assert_eq!(
+        (n.resource.out_order_no.as_str(), n.resource.receiver.amount),
+        ("P1", 300)
+    );
+
+    // Rate limits: a second split of the same transaction within a second is 429.
+    let mut limited = None;
+    for attempt in 0..5 {
+        let (req, _) = client
+            .prepare(&split(&format!("Q{attempt}"), 1))
+            .expect("prepare");
+        let resp = send(sb.addr(), &req).await;
+        if resp.status() == 429 {
+            limited = Some(resp);
+            break;
+        }
+    }
+    let resp = limited.expect("limited within 5 splits in a row");
+    assert_eq!(resp.headers()["retry-after"], "1");
+    assert_eq!(json(&resp)["code"], "FREQUENCY_LIMITED");
+
+    // The books agree with the amounts endpoint.
+    let (req, pending) = client
+        .prepare(&QueryUnsplitAmount::new(tx))
+        .expect("prepare");
+    let unsplit = pending
+        .finish(send(sb.addr(), &req).await)
+        .expect("amounts")
+        .unsplit_amount;
+    let (_, books) = sb
+        .control(
+            "GET",
+            &format!("/mock/transactions?transaction_id={tx}"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(books["transactions"][0]["unsplit_amount"], unsplit);
+    assert!((695..=700).contains(&unsplit), "{books}");
+    sb.stop().await;
+}

@@ -108,3 +108,78 @@ pub fn create(scene: Scene) -> CreateAfterSalesOrder {
         "50000000382019052709732678859",
     )
 }
+
+/// A local receiver of notifications: records each request and acknowledges it.
+pub struct Inbox {
+    /// Where to send notifications.
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<wechatpay_core::http::Request<Vec<u8>>>>>,
+}
+
+impl Inbox {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/notify", listener.local_addr().expect("address"));
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = std::sync::Arc::clone(&received);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let store = std::sync::Arc::clone(&store);
+                tokio::spawn(async move {
+                    let mut raw = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        let Ok(n) = stream.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        raw.extend_from_slice(&buf[..n]);
+                        if let Some(req) = parse_request(&raw) {
+                            store.lock().expect("inbox").push(req);
+                            let _ = stream
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 18\r\nconnection: close\r\n\r\n{\"code\":\"SUCCESS\"}")
+                                .await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, received }
+    }
+
+    /// Waits until `n` notifications arrived (10 s at most); returns them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<wechatpay_core::http::Request<Vec<u8>>> {
+        let started = std::time::Instant::now();
+        loop {
+            let got = self.received.lock().expect("inbox").clone();
+            if got.len() >= n || started.elapsed() > Duration::from_secs(10) {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A whole HTTP/1.1 request with a Content-Length body, once it has all arrived.
+pub fn parse_request(raw: &[u8]) -> Option<wechatpay_core::http::Request<Vec<u8>>> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let target = lines.next()?.split(' ').nth(1)?.to_owned();
+    let mut builder = wechatpay_core::http::Request::post(target);
+    let mut length = 0;
+    for line in lines {
+        let (k, v) = line.split_once(':')?;
+        if k.eq_ignore_ascii_case("content-length") {
+            length = v.trim().parse().ok()?;
+        }
+        builder = builder.header(k.trim(), v.trim());
+    }
+    let body = raw.get(end + 4..)?;
+    (body.len() >= length).then(|| builder.body(body[..length].to_vec()).ok())?
+}
