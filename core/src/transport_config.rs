@@ -16,7 +16,7 @@ use crate::retry::RetryPolicy;
 /// };
 /// assert_eq!(config.max_body, 1024 * 1024);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
     /// Connection setup (DNS, TCP, TLS). Default 5 s.
     pub connect_timeout: Duration,
@@ -31,6 +31,11 @@ pub struct TransportConfig {
     pub max_body: u64,
     /// When to retry.
     pub retry: RetryPolicy,
+    /// Which HTTP proxy requests go through. Default: the environment's, as curl reads it.
+    pub proxy: ProxySetting,
+    /// PEM certificates to trust besides the usual (Mozilla) roots, e.g. the CA of a
+    /// TLS-inspecting corporate proxy. Each string may hold several certificates.
+    pub extra_root_certificates: Vec<String>,
 }
 
 impl Default for TransportConfig {
@@ -42,7 +47,87 @@ impl Default for TransportConfig {
             idle_timeout: Duration::from_secs(5),
             max_body: 1024 * 1024,
             retry: RetryPolicy::default(),
+            proxy: ProxySetting::default(),
+            extra_root_certificates: Vec::new(),
         }
+    }
+}
+
+/// Which HTTP proxy a transport goes through (HTTP `CONNECT` for https targets).
+///
+/// ```
+/// use wechatpay_core::{ProxySetting, ProxyUrl};
+/// let proxy = ProxyUrl::new("http://ops:s3cret@proxy.internal:3128")?;
+/// assert_eq!(format!("{proxy:?}"), "ProxyUrl(\"http://***@proxy.internal:3128\")");
+/// assert_eq!(proxy.to_string(), "http://***@proxy.internal:3128");
+/// let setting = ProxySetting::Url(proxy);
+/// # Ok::<(), wechatpay_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxySetting {
+    /// `HTTPS_PROXY` / `https_proxy` (then `ALL_PROXY` / `all_proxy`) for https targets,
+    /// `HTTP_PROXY` / `http_proxy` for http ones, except hosts in `NO_PROXY` / `no_proxy` —
+    /// as curl reads them.
+    #[default]
+    FromEnvironment,
+    /// No proxy, whatever the environment says.
+    Off,
+    /// This proxy for every request.
+    Url(ProxyUrl),
+}
+
+/// An HTTP proxy's URL, `http://[user:password@]host:port`. Its `Debug` and `Display` never
+/// show the credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProxyUrl(String);
+
+impl ProxyUrl {
+    /// Checks the form: `http://`, a host, a port, optional credentials.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Config`] (the message never repeats the credentials).
+    pub fn new(url: &str) -> Result<Self, Error> {
+        let proxy = Self(url.to_owned());
+        let bad = |what: &str| Error::config(format!("the proxy URL {proxy}: {what}"));
+        let uri: http::Uri = url.parse().map_err(|_| bad("is not a URL"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(bad(
+                "must start with http:// (the proxy is spoken to in plain HTTP; https targets go through CONNECT)",
+            ));
+        }
+        let authority = uri.authority().ok_or_else(|| bad("has no host"))?;
+        if authority.host().is_empty() || authority.port_u16().is_none() {
+            return Err(bad("must name a host and a port"));
+        }
+        if uri.path() != "/" && !uri.path().is_empty() {
+            return Err(bad("must not have a path"));
+        }
+        Ok(proxy)
+    }
+
+    /// The URL with its credentials, for the transport that connects (never log it).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ProxyUrl {
+    /// The URL without its credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => write!(f, "{scheme}://***@{host}"),
+                None => write!(f, "{scheme}://{rest}"),
+            },
+            None => f.write_str("<not a URL>"),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProxyUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ProxyUrl").field(&self.to_string()).finish()
     }
 }
 

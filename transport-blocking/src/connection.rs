@@ -7,19 +7,29 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ureq::tls::{Certificate, PemItem, RootCerts};
 use ureq::unversioned::resolver::DefaultResolver;
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
 };
 use wechatpay_core::http::{Request, Response};
-use wechatpay_core::{Error, Fate, TransportConfig};
+use wechatpay_core::{Error, Fate, ProxySetting, TransportConfig};
 
 thread_local! {
     static WRITTEN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// A pooled agent whose connections end in [`Written`].
-pub(crate) fn agent(config: &TransportConfig) -> ureq::Agent {
+/// A pooled agent whose connections end in [`Written`], through the configured proxy, trusting
+/// the Mozilla roots and the configured extra ones.
+pub(crate) fn agent(config: &TransportConfig) -> Result<ureq::Agent, Error> {
+    let mut tls = ureq::tls::TlsConfig::builder()
+        // rustls on aws-lc-rs, the crypto library that signs requests: one to build and audit.
+        .unversioned_rustls_crypto_provider(
+            Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+        );
+    if !config.extra_root_certificates.is_empty() {
+        tls = tls.root_certs(RootCerts::new_with_certs(&roots(config)?));
+    }
     let settings = ureq::Agent::config_builder()
         // WeChat Pay's error code is in the body of 4xx/5xx answers: keep them.
         .http_status_as_error(false)
@@ -30,17 +40,53 @@ pub(crate) fn agent(config: &TransportConfig) -> ureq::Agent {
         .timeout_global(Some(config.attempt_timeout))
         .max_idle_age(config.idle_timeout)
         .max_idle_connections_per_host(32)
-        // rustls on aws-lc-rs, the crypto library that signs requests: one to build and audit.
-        .tls_config(
-            ureq::tls::TlsConfig::builder()
-                .unversioned_rustls_crypto_provider(Arc::new(
-                    rustls::crypto::aws_lc_rs::default_provider(),
-                ))
-                .build(),
-        )
+        .proxy(proxy(config)?)
+        .tls_config(tls.build())
         .build();
     let connector = DefaultConnector::new().chain(Written);
-    ureq::Agent::with_parts(settings, connector, DefaultResolver::default())
+    Ok(ureq::Agent::with_parts(
+        settings,
+        connector,
+        DefaultResolver::default(),
+    ))
+}
+
+fn proxy(config: &TransportConfig) -> Result<Option<ureq::Proxy>, Error> {
+    match &config.proxy {
+        ProxySetting::Url(url) => ureq::Proxy::new(url.expose())
+            .map(Some)
+            .map_err(|_| Error::config(format!("ureq refuses the proxy URL {url}"))),
+        ProxySetting::Off => Ok(None),
+        _ => Ok(ureq::Proxy::try_from_env()),
+    }
+}
+
+/// The Mozilla roots and the configured extra ones.
+fn roots(config: &TransportConfig) -> Result<Vec<Certificate<'static>>, Error> {
+    let mut roots: Vec<_> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    for pem in &config.extra_root_certificates {
+        let before = roots.len();
+        for item in ureq::tls::parse_pem(pem.as_bytes()) {
+            match item {
+                Ok(PemItem::Certificate(c)) => roots.push(c),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(
+                        Error::config("an extra root certificate is not PEM").with_source(e)
+                    );
+                }
+            }
+        }
+        if roots.len() == before {
+            return Err(Error::config(
+                "an extra root certificate holds no CERTIFICATE block",
+            ));
+        }
+    }
+    Ok(roots)
 }
 
 /// One exchange within `timeout`: the request exactly as signed, the raw answer back, its body
@@ -135,6 +181,12 @@ fn of_error(e: ureq::Error) -> Error {
             Error::attempt_timeout("the attempt timed out waiting for WeChat Pay", fate)
                 .with_source(e)
         }
+        // The request goes out only once the proxy's CONNECT succeeded.
+        ureq::Error::ConnectProxyFailed(_) => Error::transport(
+            "the proxy refused to connect to WeChat Pay",
+            Fate::NotSent,
+            e,
+        ),
         ureq::Error::Rustls(_) | ureq::Error::Tls(_) => {
             Error::transport("TLS with WeChat Pay failed", Fate::Unusable, e)
         }

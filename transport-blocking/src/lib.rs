@@ -77,7 +77,7 @@ impl BlockingClient {
     /// [`wechatpay_core::ErrorKind::Config`] when [`TransportConfig::validate`] refuses them.
     pub fn with_config(core: Client, config: TransportConfig) -> Result<Self, Error> {
         config.validate()?;
-        let agent = connection::agent(&config);
+        let agent = connection::agent(&config)?;
         let sleep = Arc::new(std::thread::sleep);
         Ok(Self {
             core,

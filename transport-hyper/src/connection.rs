@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -12,10 +13,12 @@ use hyper::body::Bytes;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpStream;
 use wechatpay_core::http::{Request, Response, Uri};
-use wechatpay_core::{Error, Fate, TransportConfig};
+use wechatpay_core::{Error, Fate, ProxySetting, TransportConfig};
 
 /// hyper-util's pooled client on [`Connector`].
 pub(crate) type Pooled = Client<Connector, Full<Bytes>>;
@@ -58,30 +61,134 @@ pub(crate) async fn exchange(
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// hyper-rustls' connector with the whole setup (TCP and the TLS handshake) bounded by the
-/// connect timeout.
+/// hyper-rustls' connector with the whole setup (proxy, TCP and the TLS handshake) bounded by
+/// the connect timeout.
 #[derive(Clone)]
 pub(crate) struct Connector {
-    https: HttpsConnector<HttpConnector>,
+    https: HttpsConnector<Proxied>,
     timeout: Duration,
 }
 
 /// TLS with rustls on aws-lc-rs (the crypto library that signs requests: one to build and
-/// audit) and the Mozilla roots.
+/// audit), the Mozilla roots and the configured extra ones, through the configured proxy.
 fn connector(config: &TransportConfig) -> Result<Connector, Error> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| Error::config("TLS cannot be set up").with_source(e))?
+    .with_root_certificates(roots(config)?)
+    .with_no_client_auth();
+    let matcher = match &config.proxy {
+        ProxySetting::Off => None,
+        ProxySetting::Url(url) => Some(Matcher::builder().all(url.expose().to_owned()).build()),
+        _ => Some(Matcher::from_env()),
+    };
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_webpki_roots(rustls::crypto::aws_lc_rs::default_provider())
-        .map_err(|e| Error::config("TLS cannot be set up").with_source(e))?
+        .with_tls_config(tls)
         .https_or_http()
         .enable_http1()
-        .wrap_connector(tcp);
+        .wrap_connector(Proxied {
+            tcp,
+            matcher: matcher.map(Arc::new),
+        });
     Ok(Connector {
         https,
         timeout: config.connect_timeout,
     })
+}
+
+/// The Mozilla roots and the configured extra ones.
+fn roots(config: &TransportConfig) -> Result<rustls::RootCertStore, Error> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    for pem in &config.extra_root_certificates {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| {
+                Error::config("an extra root certificate is not PEM").with_source(e)
+            })?;
+            roots.add(cert).map_err(|e| {
+                Error::config("an extra root certificate is not usable").with_source(e)
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(Error::config(
+                "an extra root certificate holds no CERTIFICATE block",
+            ));
+        }
+    }
+    Ok(roots)
+}
+
+/// TCP, straight or through an HTTP proxy's `CONNECT` tunnel, as the proxy setting says.
+#[derive(Clone)]
+pub(crate) struct Proxied {
+    tcp: HttpConnector,
+    matcher: Option<Arc<Matcher>>,
+}
+
+/// A failure to go through the proxy, naming it (without credentials).
+#[derive(Debug)]
+struct ProxyFailed {
+    proxy: String,
+    source: BoxError,
+}
+
+impl std::fmt::Display for ProxyFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "through the proxy {}: {}", self.proxy, self.source)
+    }
+}
+
+impl std::error::Error for ProxyFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+impl tower_service::Service<Uri> for Proxied {
+    type Response = TokioIo<TcpStream>;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.tcp.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let Some(intercept) = self.matcher.as_ref().and_then(|m| m.intercept(&dst)) else {
+            let direct = self.tcp.call(dst);
+            return Box::pin(async move { direct.await.map_err(Into::into) });
+        };
+        let proxy = intercept.uri().clone();
+        let named = format!(
+            "{}://{}",
+            proxy.scheme_str().unwrap_or("http"),
+            proxy
+                .authority()
+                .map_or("", |a| a.as_str().rsplit('@').next().unwrap_or(""))
+        );
+        let mut tunnel = Tunnel::new(proxy, self.tcp.clone());
+        if let Some(auth) = intercept.basic_auth() {
+            tunnel = tunnel.with_auth(auth.clone());
+        }
+        Box::pin(async move {
+            tunnel.call(dst).await.map_err(|e| {
+                Box::new(ProxyFailed {
+                    proxy: named,
+                    source: Box::new(e),
+                }) as BoxError
+            })
+        })
+    }
 }
 
 /// The connection setup did not end within the connect timeout.
@@ -131,6 +238,9 @@ fn of_request(e: hyper_util::client::legacy::Error) -> Error {
                 Fate::Unusable,
                 e,
             );
+        }
+        if find::<ProxyFailed>(&e).is_some() {
+            return Error::transport("the proxy did not connect to WeChat Pay", Fate::NotSent, e);
         }
         return Error::transport("cannot connect to WeChat Pay", Fate::NotSent, e);
     }

@@ -1190,7 +1190,7 @@ where
     F: Fn(&C, &CreateAfterSalesOrder) -> Result<AfterSalesOrderAccepted, Error> + Sync,
 {
     let (stage, core) = Stage::start(settings)?;
-    let client = build(core, settings.transport)?;
+    let client = build(core, settings.transport.clone())?;
     let plan = Plan::new(settings);
     let outcomes = Mutex::new(Vec::new());
     let started = now();
@@ -1236,7 +1236,7 @@ where
     Fut: Future<Output = Result<AfterSalesOrderAccepted, Error>> + Send + 'static,
 {
     let (stage, core) = Stage::start(settings)?;
-    let client = build(core, settings.transport)?;
+    let client = build(core, settings.transport.clone())?;
     let plan = Arc::new(Plan::new(settings));
     let started = now();
     let mut tasks = tokio::task::JoinSet::new();

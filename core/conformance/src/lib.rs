@@ -6,4 +6,5 @@
 
 pub mod chaos;
 mod http1;
+pub mod proxy;
 pub mod suite;
