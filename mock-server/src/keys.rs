@@ -30,6 +30,22 @@ pub const TEST_PLATFORM_PRIVATE_KEY_2: &str = include_str!("../keys/platform_pri
 /// The test merchant's APIv3 key (the shared vectors'). Test-only.
 pub const TEST_APIV3_KEY: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
 
+/// A core client builder for the test merchant, trusting the test WeChat Pay public key, aimed
+/// at `base_url` (a running mock, or a proxy in front of one).
+///
+/// # Errors
+/// As [`wechatpay_core::MerchantCredentials::from_pem`] (it does not fail for the embedded keys).
+pub fn test_client_builder(base_url: &str) -> Result<wechatpay_core::ClientBuilder, Error> {
+    let merchant = wechatpay_core::MerchantCredentials::from_pem(
+        TEST_MCHID,
+        TEST_MERCHANT_SERIAL,
+        TEST_MERCHANT_PRIVATE_KEY,
+    )?;
+    let ring = wechatpay_core::KeyRing::new()
+        .with_wechatpay_public_key_pem(TEST_WECHATPAY_PUBLIC_KEY_ID, TEST_WECHATPAY_PUBLIC_KEY)?;
+    Ok(wechatpay_core::Client::builder(merchant, ring).base_url(base_url))
+}
+
 /// [`TEST_APIV3_KEY`] as an [`ApiV3Key`].
 pub fn test_apiv3_key() -> ApiV3Key {
     match ApiV3Key::new(TEST_APIV3_KEY) {

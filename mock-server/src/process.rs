@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use wechatpay_core::{Client, Error, KeyRing, MerchantCredentials};
+use wechatpay_core::{Client, Error};
 
 use crate::keys;
 
@@ -134,18 +134,7 @@ impl Standalone {
     /// # Errors
     /// As [`Client::builder`]'s `build`.
     pub fn test_client(&self) -> Result<Client, Error> {
-        let merchant = MerchantCredentials::from_pem(
-            keys::TEST_MCHID,
-            keys::TEST_MERCHANT_SERIAL,
-            keys::TEST_MERCHANT_PRIVATE_KEY,
-        )?;
-        let ring = KeyRing::new().with_wechatpay_public_key_pem(
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            keys::TEST_WECHATPAY_PUBLIC_KEY,
-        )?;
-        Client::builder(merchant, ring)
-            .base_url(self.base_url())
-            .build()
+        keys::test_client_builder(self.base_url())?.build()
     }
 }
 

@@ -41,7 +41,7 @@ use wechatpay_core::driver::{self, Transport};
 use wechatpay_core::http::{self, Request, Response};
 use wechatpay_core::{
     AFTER_SALES_PATH, AfterSalesOrderAccepted, Client, CreateAfterSalesOrder, Error, ErrorKind,
-    Fate, KeyRing, MerchantCredentials, QueryAfterSalesOrder, Scene, TransportConfig,
+    Fate, QueryAfterSalesOrder, Scene, TransportConfig,
 };
 use wechatpay_mock_server::keys;
 
@@ -927,18 +927,7 @@ impl Stage {
         let mock_addr = socket_addr(mock.base_url())?;
         let proxy = Proxy::start(mock_addr, settings.mix, settings.seed, settings.hold)
             .map_err(|e| Error::config(format!("the proxy does not start: {e}")))?;
-        let merchant = MerchantCredentials::from_pem(
-            keys::TEST_MCHID,
-            keys::TEST_MERCHANT_SERIAL,
-            keys::TEST_MERCHANT_PRIVATE_KEY,
-        )?;
-        let ring = KeyRing::new().with_wechatpay_public_key_pem(
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            keys::TEST_WECHATPAY_PUBLIC_KEY,
-        )?;
-        let client = Client::builder(merchant, ring)
-            .base_url(proxy.base_url())
-            .build()?;
+        let client = keys::test_client_builder(&proxy.base_url())?.build()?;
         let stage = Self {
             proxy,
             mock,

@@ -23,8 +23,7 @@ use std::time::Duration;
 
 use wechatpay_core::retry::RetryPolicy;
 use wechatpay_core::{
-    Client, Error, ErrorKind, Generic, KeyRing, MerchantCredentials, NonceSource, SystemNonce,
-    TransportConfig,
+    Client, Error, ErrorKind, Generic, NonceSource, SystemNonce, TransportConfig,
 };
 use wechatpay_mock_server::keys;
 
@@ -208,17 +207,7 @@ where
 }
 
 fn client(base_url: &str, nonces: Arc<dyn NonceSource>) -> Result<Client, Error> {
-    let merchant = MerchantCredentials::from_pem(
-        keys::TEST_MCHID,
-        keys::TEST_MERCHANT_SERIAL,
-        keys::TEST_MERCHANT_PRIVATE_KEY,
-    )?;
-    let ring = KeyRing::new().with_wechatpay_public_key_pem(
-        keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        keys::TEST_WECHATPAY_PUBLIC_KEY,
-    )?;
-    Client::builder(merchant, ring)
-        .base_url(base_url)
+    keys::test_client_builder(base_url)?
         .nonce_source(nonces)
         .build()
 }
