@@ -253,13 +253,23 @@ impl Error {
         Self::new(ErrorKind::Config, what)
     }
 
-    pub(crate) fn key(problem: KeyProblem, context: &'static str) -> Self {
+    /// Key or certificate material that cannot be used ([`ErrorKind::Key`]), for operations
+    /// and key handling written outside this crate: `context` says which key.
+    ///
+    /// ```
+    /// use wechatpay_core::{Error, ErrorKind, KeyProblem};
+    /// let e = Error::key(KeyProblem::NotRsa, "cannot use the receiver's key");
+    /// assert_eq!((e.kind(), e.key_problem()), (ErrorKind::Key, Some(KeyProblem::NotRsa)));
+    /// ```
+    pub fn key(problem: KeyProblem, context: &'static str) -> Self {
         let mut e = Self::new(ErrorKind::Key, context);
         e.inner.key_problem = Some(problem);
         e
     }
 
-    pub(crate) fn decrypt(problem: DecryptProblem) -> Self {
+    /// A resource or field that cannot be decrypted ([`ErrorKind::Decrypt`]), for decryption
+    /// written outside this crate.
+    pub fn decrypt(problem: DecryptProblem) -> Self {
         let what = match problem {
             DecryptProblem::KeyLength { .. } => "unusable APIv3 key",
             _ => "cannot decrypt the resource",
