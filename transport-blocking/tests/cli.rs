@@ -117,8 +117,37 @@ fn demo_tells_the_whole_story() {
         stdout.contains("result: FAILED") && stdout.contains("fail_reason=NO_RELATION"),
         "{stdout}"
     );
+    // The platform's whole flow, in order: paid, receiver, split, refusal, what is left,
+    // finish, return, after-sales.
+    let steps = [
+        "as paid: 10000 fen to sub-merchant 1900000109",
+        "added: MERCHANT_ID 1900000110 (name encrypted with WeChat Pay key",
+        "split: PROCESSING out_order_no=P20150806125346",
+        "split: FINISHED out_order_no=P20150806125346",
+        "share: SUCCESS MERCHANT_ID 1900000110 amount=3000 fen",
+        "refused as it should be: 分账金额不足",
+        "unsplit_amount: 7000 fen",
+        "finished: out_order_no=F20150806125346",
+        "unsplit_amount: 0 fen",
+        "return: PROCESSING out_return_no=R20190516001",
+        "return: SUCCESS out_return_no=R20190516001",
+        "result: SUCCESS",
+        "result: FAILED",
+        "done: every request was signed",
+    ];
+    let mut from = 0;
+    for step in steps {
+        let at = stdout[from..]
+            .find(step)
+            .unwrap_or_else(|| panic!("{step:?} after byte {from}: {stdout}"));
+        from += at + step.len();
+    }
+    assert!(!stdout.contains(NAME_IN_DEMO), "the name leaves encrypted");
     assert!(text(&out.stderr).contains("embedded mock"));
 }
+
+/// The receiver's name the demo encrypts.
+const NAME_IN_DEMO: &str = "示例商户全称有限公司";
 
 #[test]
 fn create_and_query_with_json_output() {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const ABOUT: &str = "wechatpay: the command line for WeChat Pay APIv3 (微信支付) e-commerce profit sharing (平台收付通): after-sales splits (售后服务分账), receivers (分账接收方) and webhook notifications (回调通知). It signs every request with the merchant's key, verifies every answer and notification with WeChat Pay's key, encrypts sensitive fields with it, retries safely (a split whose outcome is unknown is checked, never sent twice), and exits 0 on success, 1 on an API or verification failure, 2 on bad usage or configuration.";
+const ABOUT: &str = "wechatpay: the command line for WeChat Pay APIv3 (微信支付) e-commerce profit sharing (平台收付通): splits (分账), finishes, returns (分账回退), after-sales splits (售后服务分账), receivers (分账接收方) and webhook notifications (回调通知). It signs every request with the merchant's key, verifies every answer and notification with WeChat Pay's key, encrypts sensitive fields with it, retries safely (a split whose outcome is unknown is checked, never sent twice), and exits 0 on success, 1 on an API or verification failure (or, with --wait, a final failure), 2 on bad usage or configuration.";
 
 const AFTER_HELP: &str = "Connection settings come from flags or the environment (WECHATPAY_*). Without them, give --mock to run against an embedded mock WeChat Pay.
 
@@ -13,6 +13,8 @@ Examples:
   wechatpay --mock after-sales query --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472
   wechatpay --mock profit-sharing receivers add --appid wx8888888888888888 --type MERCHANT_ID --account 1900000110 \\
     --name '示例商户全称有限公司' --relation-type SUPPLIER --verbose
+  wechatpay --mock profit-sharing orders create --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 \\
+    --out-order-no P20150806125346 --receiver MERCHANT_ID:1900000110:888:分给商户1900000110 --wait
   wechatpay --mock notification verify --request captured.http --at 1764000000
   wechatpay completions bash > /etc/bash_completion.d/wechatpay";
 
@@ -121,8 +123,10 @@ pub(crate) enum Command {
     /// After-sales profit sharing: request a split, query its result.
     #[command(subcommand)]
     AfterSales(AfterSales),
-    /// Runs the whole story against the embedded mock: create, query until final, for a
-    /// success and for a failure.
+    /// Runs the whole story against the embedded mock: a paid order declared, a receiver
+    /// added, a split to it, the order finished, what is left asked, part of the split
+    /// returned, and after-sales splits that succeed and fail; every request signed, every
+    /// answer verified.
     #[command(after_help = "Example:\n  wechatpay demo --verbose")]
     Demo,
     /// Platform certificates (needs the APIv3 key).
@@ -134,7 +138,7 @@ pub(crate) enum Command {
         after_help = "Example:\n  wechatpay --mock notification verify --request captured.http --at 1764000000"
     )]
     Notification(Notification),
-    /// Profit sharing (分账): receivers.
+    /// Profit sharing (分账): receivers, splits (orders) and returns.
     #[command(
         subcommand,
         after_help = "Example:\n  wechatpay --mock profit-sharing receivers delete --appid wx8888888888888888 --type MERCHANT_ID --account 1900000110"
@@ -205,7 +209,7 @@ pub(crate) struct QueryArgs {
     /// The paid order's WeChat Pay transaction id.
     #[arg(long)]
     pub(crate) transaction_id: String,
-    /// Poll (with backoff) until the result is final.
+    /// Poll (with backoff) until the result is final; FAILED exits 1.
     #[arg(long)]
     pub(crate) wait: bool,
     /// With --wait: give up after this many seconds.
@@ -259,6 +263,235 @@ pub(crate) enum ProfitSharing {
         after_help = "Example:\n  wechatpay --mock profit-sharing receivers add --appid wx8888888888888888 --type PERSONAL_OPENID \\\n    --account oUpF8uMuAJO_M2pxb1Q9zNjWeS6o --relation-type OTHERS"
     )]
     Receivers(Receivers),
+    /// Splits (分账): split a paid order's funds to receivers, query a split, finish the
+    /// order, ask what is left to split.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  wechatpay --mock profit-sharing orders amounts --transaction-id 4208450740201411110007820472"
+    )]
+    Orders(Orders),
+    /// Returns (分账回退): take funds back from a receiver after a refund, query a return.
+    #[command(
+        subcommand,
+        after_help = "Example:\n  wechatpay --mock profit-sharing returns query --sub-mchid 1900000109 --out-order-no P20150806125346 \\\n    --out-return-no R20190516001 --wait"
+    )]
+    Returns(Returns),
+}
+
+const ORDERS_CREATE_HELP: &str = "Each --receiver is TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME]: TYPE is MERCHANT_ID or PERSONAL_OPENID, AMOUNT is in fen, DESCRIPTION is shown to the receiver (it cannot hold ':'; the full-width '：' is fine), NAME is the receiver's name (optional; everything after the fourth ':'), encrypted with WeChat Pay's key before it leaves. The receivers must have been added first (profit-sharing receivers add). A split whose outcome is unknown is checked by its --out-order-no before anything is sent again: the same number is the same split.
+
+Example:
+  wechatpay --mock profit-sharing orders create --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 \\
+    --out-order-no P20150806125346 --receiver 'MERCHANT_ID:1900000110:888:分给商户1900000110:示例商户全称有限公司' --wait";
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Orders {
+    /// Splits a paid order's funds to receivers (POST /v3/ecommerce/profitsharing/orders).
+    #[command(after_help = ORDERS_CREATE_HELP)]
+    Create(OrderCreateArgs),
+    /// Queries a split, or a finish, by its number (GET /v3/ecommerce/profitsharing/orders).
+    #[command(
+        after_help = "Example:\n  wechatpay --mock profit-sharing orders query --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 \\\n    --out-order-no P20150806125346 --wait --json"
+    )]
+    Query(OrderQueryArgs),
+    /// Finishes the order: no more splits, what is left goes to the sub-merchant
+    /// (POST /v3/ecommerce/profitsharing/finish-order). The finish has its own --out-order-no.
+    #[command(
+        after_help = "Example:\n  wechatpay --mock profit-sharing orders finish --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 \\\n    --out-order-no F20150806125346 --description '分账完结'"
+    )]
+    Finish(FinishArgs),
+    /// What is left to split of a paid order
+    /// (GET /v3/ecommerce/profitsharing/orders/{transaction_id}/amounts).
+    #[command(
+        after_help = "Example:\n  wechatpay --mock profit-sharing orders amounts --transaction-id 4208450740201411110007820472 --json"
+    )]
+    Amounts(AmountsArgs),
+}
+
+/// How `--wait` polls.
+#[derive(Args, Debug)]
+pub(crate) struct WaitArgs {
+    /// Poll (with backoff) until the result is final; a final failure exits 1.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With --wait: give up after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub(crate) wait_timeout: u64,
+}
+
+/// Which split of which paid order.
+#[derive(Args, Debug)]
+pub(crate) struct SplitArgs {
+    /// The e-commerce sub-merchant whose order is split.
+    #[arg(long)]
+    pub(crate) sub_mchid: String,
+    /// The paid order's WeChat Pay transaction id.
+    #[arg(long)]
+    pub(crate) transaction_id: String,
+    /// The merchant's number for the split (the same number with the same receivers is the
+    /// same split).
+    #[arg(long)]
+    pub(crate) out_order_no: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct OrderCreateArgs {
+    #[command(flatten)]
+    pub(crate) split: SplitArgs,
+    /// A receiver and its share: TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME] (repeatable).
+    #[arg(long = "receiver", value_name = "TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME]", required = true, value_parser = parse_receiver)]
+    pub(crate) receivers: Vec<ReceiverSpec>,
+    /// The last split: what is left goes to the sub-merchant.
+    #[arg(long)]
+    pub(crate) finish: bool,
+    /// The app id (optional; needed for PERSONAL_OPENID receivers under a sub-merchant's app).
+    #[arg(long)]
+    pub(crate) appid: Option<String>,
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
+}
+
+/// One `--receiver` as given; the name still in the clear.
+#[derive(Debug, Clone)]
+pub(crate) struct ReceiverSpec {
+    pub(crate) receiver_type: String,
+    pub(crate) account: String,
+    pub(crate) amount: i64,
+    pub(crate) description: String,
+    pub(crate) name: Option<String>,
+}
+
+/// `TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME]`; the name is everything after the fourth `:`.
+pub(crate) fn parse_receiver(s: &str) -> Result<ReceiverSpec, String> {
+    let mut parts = s.splitn(5, ':');
+    let mut next = |what: &str| -> Result<String, String> {
+        match parts.next() {
+            Some(p) if !p.trim().is_empty() => Ok(p.trim().to_owned()),
+            _ => Err(format!(
+                "{what} is missing: expected TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME], e.g. MERCHANT_ID:1900000110:888:分给商户"
+            )),
+        }
+    };
+    let receiver_type = next("TYPE")?.to_ascii_uppercase();
+    let account = next("ACCOUNT")?;
+    let amount_text = next("AMOUNT")?;
+    let amount = amount_text
+        .parse::<i64>()
+        .map_err(|_| format!("AMOUNT {amount_text:?} is not a whole number of fen"))?;
+    let description = next("DESCRIPTION")?;
+    let name = match parts.next() {
+        None => None,
+        Some(n) if n.trim().is_empty() => {
+            return Err(
+                "NAME is empty: leave out the last ':' for a receiver without a name".into(),
+            );
+        }
+        Some(n) => Some(n.trim().to_owned()),
+    };
+    Ok(ReceiverSpec {
+        receiver_type,
+        account,
+        amount,
+        description,
+        name,
+    })
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct OrderQueryArgs {
+    #[command(flatten)]
+    pub(crate) split: SplitArgs,
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FinishArgs {
+    /// The e-commerce sub-merchant whose order is finished.
+    #[arg(long)]
+    pub(crate) sub_mchid: String,
+    /// The paid order's WeChat Pay transaction id.
+    #[arg(long)]
+    pub(crate) transaction_id: String,
+    /// The merchant's number for this finish (not a split's).
+    #[arg(long)]
+    pub(crate) out_order_no: String,
+    /// Why (kept in the records).
+    #[arg(long)]
+    pub(crate) description: String,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AmountsArgs {
+    /// The paid order's WeChat Pay transaction id.
+    #[arg(long)]
+    pub(crate) transaction_id: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Returns {
+    /// Takes funds back from a receiver (POST /v3/ecommerce/profitsharing/returnorders). A
+    /// return whose outcome is unknown is checked by its --out-return-no before anything is
+    /// sent again.
+    #[command(
+        after_help = "Example:\n  wechatpay --mock profit-sharing returns create --sub-mchid 1900000109 --out-order-no P20150806125346 \\\n    --out-return-no R20190516001 --return-mchid 1900000110 --amount 10 --description '用户退款' --wait"
+    )]
+    Create(ReturnCreateArgs),
+    /// Queries a return by its number (GET /v3/ecommerce/profitsharing/returnorders).
+    #[command(
+        after_help = "Example:\n  wechatpay --mock profit-sharing returns query --sub-mchid 1900000109 --order-id 3008450740201411110007820472 \\\n    --out-return-no R20190516001 --json"
+    )]
+    Query(ReturnQueryArgs),
+}
+
+/// The split a return takes funds from: WeChat Pay's number or the merchant's.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub(crate) struct SplitRefArgs {
+    /// WeChat Pay's number of the split (order_id).
+    #[arg(long)]
+    pub(crate) order_id: Option<String>,
+    /// The merchant's number of the split (out_order_no).
+    #[arg(long)]
+    pub(crate) out_order_no: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ReturnCreateArgs {
+    /// The e-commerce sub-merchant whose split it was.
+    #[arg(long)]
+    pub(crate) sub_mchid: String,
+    #[command(flatten)]
+    pub(crate) split: SplitRefArgs,
+    /// The merchant's number for this return (the same number with the same amount and
+    /// merchant is the same return).
+    #[arg(long)]
+    pub(crate) out_return_no: String,
+    /// The receiver (a merchant) the funds come back from.
+    #[arg(long)]
+    pub(crate) return_mchid: String,
+    /// Amount in fen (integer, > 0).
+    #[arg(long, value_name = "FEN", allow_negative_numbers = true)]
+    pub(crate) amount: i64,
+    /// Why (kept in the records).
+    #[arg(long)]
+    pub(crate) description: String,
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ReturnQueryArgs {
+    /// The e-commerce sub-merchant whose split it was.
+    #[arg(long)]
+    pub(crate) sub_mchid: String,
+    #[command(flatten)]
+    pub(crate) split: SplitRefArgs,
+    /// The merchant's number for the return.
+    #[arg(long)]
+    pub(crate) out_return_no: String,
+    #[command(flatten)]
+    pub(crate) wait: WaitArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,27 +1,28 @@
-//! `wechatpay`: request and query WeChat Pay after-sales profit sharing, manage profit-sharing
-//! receivers and verify webhook notifications from the command line.
+//! `wechatpay`: WeChat Pay e-commerce profit sharing from the command line — splits, finishes,
+//! unsplit amounts and returns, after-sales splits, receivers — and webhook notifications
+//! verified; `demo` runs the whole flow against an embedded mock.
 //!
-//! Exit codes: 0 success; 1 an API error, a verification failure or a transport failure;
-//! 2 bad usage or configuration.
+//! Exit codes: 0 success; 1 an API error, a verification failure, a transport failure (with
+//! `outcome: UNKNOWN` when the request may have taken effect) or, with `--wait`, a final
+//! failure (an after-sales split `FAILED`, a share `CLOSED`, a return `FAIL`); 2 bad usage or
+//! configuration.
 
 mod args;
 mod connect;
+mod demo;
 mod notification;
 mod output;
+mod profit_sharing;
+mod wait;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 use wechatpay_core::encryption::Encryptor;
 use wechatpay_core::receivers::{AddReceiver, DeleteReceiver, ReceiverType, RelationType};
-use wechatpay_core::{
-    AfterSalesOrder, CreateAfterSalesOrder, Error, FailReason, QueryAfterSalesOrder, Scene,
-    SharingType, signing,
-};
-use wechatpay_mock_server::MockWechatPay;
-use wechatpay_transport_blocking::{BlockingClient, Exchange};
+use wechatpay_core::{CreateAfterSalesOrder, Error, QueryAfterSalesOrder, Scene, SharingType};
+use wechatpay_transport_blocking::BlockingClient;
 
 use args::{
     AddReceiverArgs, AfterSales, Certificates, Cli, Command, CreateArgs, Notification,
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<Outcome, Fail> {
     match &cli.command {
-        Command::Demo => demo(cli),
+        Command::Demo => demo::run(cli),
         Command::AfterSales(cmd) => {
             let connected = connect::core_client(&cli.connection)?;
             let client = client_for(cli, &connected)?;
@@ -96,12 +97,16 @@ fn run(cli: &Cli) -> Result<Outcome, Fail> {
         Command::Notification(Notification::Verify(v)) => {
             notification::verify(&cli.connection, v, cli.json, cli.verbose)
         }
-        Command::ProfitSharing(ProfitSharing::Receivers(cmd)) => {
+        Command::ProfitSharing(cmd) => {
             let connected = connect::core_client(&cli.connection)?;
             let client = client_for(cli, &connected)?;
             match cmd {
-                Receivers::Add(a) => add_receiver(&client, a, cli.json),
-                Receivers::Delete(d) => delete_receiver(&client, d, cli.json),
+                ProfitSharing::Receivers(Receivers::Add(a)) => add_receiver(&client, a, cli.json),
+                ProfitSharing::Receivers(Receivers::Delete(d)) => {
+                    delete_receiver(&client, d, cli.json)
+                }
+                ProfitSharing::Orders(cmd) => profit_sharing::orders(&client, cmd, cli.json),
+                ProfitSharing::Returns(cmd) => profit_sharing::returns(&client, cmd, cli.json),
             }
         }
         Command::Completions { shell } => {
@@ -236,197 +241,14 @@ fn query(client: &BlockingClient, q: &QueryArgs, json: bool) -> Result<Outcome, 
     if !q.wait {
         return Ok(finish(client.execute(&op), json, output::order));
     }
-    let schedule = Poll {
-        first: Duration::from_secs(1),
-        max: Duration::from_secs(10),
-        deadline: Duration::from_secs(q.wait_timeout),
-    };
-    Ok(finish(
-        wait_final(client, &op, schedule, std::io::stderr().is_terminal()),
+    Ok(wait::settled(
+        wait::wait_final(
+            client,
+            &op,
+            wait::Poll::command_line(q.wait_timeout),
+            std::io::stderr().is_terminal(),
+        ),
         json,
         output::order,
     ))
-}
-
-/// How `--wait` polls: doubling intervals from `first` up to `max`, until `deadline`.
-#[derive(Clone, Copy)]
-struct Poll {
-    first: Duration,
-    max: Duration,
-    deadline: Duration,
-}
-
-/// Queries until the result is final, with backoff; a progress line on a terminal.
-fn wait_final(
-    client: &BlockingClient,
-    op: &QueryAfterSalesOrder,
-    poll: Poll,
-    progress: bool,
-) -> Result<AfterSalesOrder, Error> {
-    #[allow(clippy::disallowed_methods, reason = "the CLI measures its own wait")]
-    let started = Instant::now();
-    let mut interval = poll.first;
-    let mut queries = 0u32;
-    loop {
-        let order = client.execute(op)?;
-        queries += 1;
-        if order.is_final() {
-            if progress {
-                eprintln!();
-            }
-            return Ok(order);
-        }
-        let elapsed = started.elapsed();
-        if elapsed + interval > poll.deadline {
-            if progress {
-                eprintln!();
-            }
-            return Err(Error::timeout(format!(
-                "still {} after {queries} queries in {:.1} s (--wait-timeout {} s)",
-                order.result,
-                elapsed.as_secs_f64(),
-                poll.deadline.as_secs()
-            )));
-        }
-        if progress {
-            eprint!(
-                "\rwaiting for a final result: {} (query {queries}, {:.1} s)   ",
-                order.result,
-                elapsed.as_secs_f64()
-            );
-        }
-        std::thread::sleep(interval);
-        interval = (interval * 2).min(poll.max);
-    }
-}
-
-/// The whole story against the embedded mock.
-fn demo(cli: &Cli) -> Result<Outcome, Fail> {
-    if cli.connection.base_url.is_some()
-        || cli.connection.any_credential()
-        || cli.connection.apiv3_key.is_some()
-    {
-        return Err(Fail::usage(
-            "demo always runs against the embedded mock: give it no connection settings",
-        ));
-    }
-    let embedded = connect::embedded(MockWechatPay::builder())?;
-    let mock = &embedded.mock;
-    let (id, _) = mock.wechatpay_public_key();
-    eprintln!(
-        "wechatpay demo: an embedded mock WeChat Pay is listening at {}",
-        mock.base_url()
-    );
-    println!(
-        "merchant {} (API certificate {}), trusting WeChat Pay key {id}",
-        wechatpay_mock_server::keys::TEST_MCHID,
-        wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL
-    );
-    let verbose = cli.verbose;
-    let client = connect::blocking(mock.client())?.with_observer(move |x| {
-        if verbose {
-            output::exchange(x);
-        } else {
-            narrate(x);
-        }
-    });
-    let poll = Poll {
-        first: Duration::from_millis(200),
-        max: Duration::from_secs(1),
-        deadline: Duration::from_secs(30),
-    };
-    let sub = "1900000109";
-    let cases = [
-        (
-            "a split that succeeds",
-            "4208450740201411110007820472",
-            None,
-        ),
-        (
-            "a split that fails",
-            "4208450740201411110007820473",
-            Some(FailReason::NoRelation),
-        ),
-    ];
-    for (n, (title, tx, failure)) in cases.into_iter().enumerate() {
-        println!();
-        println!("== {}. {title} ==", n + 1);
-        if let Some(reason) = failure {
-            mock.fail_order(sub, tx, reason);
-        }
-        let op = CreateAfterSalesOrder::new(
-            sub,
-            tx,
-            100,
-            Scene::RefundTicket,
-            format!("5000000038201905270973267885{n}"),
-        );
-        println!("-- request after-sales profit sharing");
-        match client.execute(&op) {
-            Ok(a) => {
-                println!("   verified: the answer's signature matches WeChat Pay's key");
-                output::accepted(&a, cli.json);
-            }
-            Err(e) => return Ok(Outcome::Failed(output::error(&e, cli.json))),
-        }
-        println!("-- query until the result is final");
-        match wait_final(&client, &op.query(), poll, false) {
-            Ok(order) => {
-                println!("   verified: the answer's signature matches WeChat Pay's key");
-                output::order(&order, cli.json);
-            }
-            Err(e) => return Ok(Outcome::Failed(output::error(&e, cli.json))),
-        }
-    }
-    println!();
-    println!(
-        "done: every request was signed with the merchant key and every answer verified before use"
-    );
-    Ok(Outcome::Done)
-}
-
-/// The demo's account of an exchange: what was signed and sent, what came back.
-fn narrate(x: Exchange<'_>) {
-    match x {
-        Exchange::Request(r) => {
-            let auth = r
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let pq = r.uri().path_and_query().map_or("", |p| p.as_str());
-            println!("   {} {pq}", r.method());
-            if let Ok(a) = signing::Authorization::parse(auth) {
-                let message = signing::request_message(
-                    r.method().as_str(),
-                    pq,
-                    &a.timestamp,
-                    &a.nonce_str,
-                    r.body(),
-                );
-                println!("   signed message (SHA256-RSA, merchant key):");
-                for line in String::from_utf8_lossy(&message).split_terminator('\n') {
-                    println!("     | {line}");
-                }
-            }
-            println!("   Authorization: {}", signing::redact_authorization(auth));
-        }
-        Exchange::Response(r) => {
-            let h = |n: &str| {
-                r.headers()
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned()
-            };
-            println!(
-                "   <- HTTP {} signed by {} (Request-ID {}): {}",
-                r.status().as_u16(),
-                h("wechatpay-serial"),
-                h("request-id"),
-                String::from_utf8_lossy(r.body())
-            );
-        }
-        _ => {}
-    }
 }

@@ -3,7 +3,9 @@
 use serde_json::value::RawValue;
 use wechatpay_core::http::{HeaderMap, Request, Response};
 use wechatpay_core::notification::Notification;
+use wechatpay_core::orders::{FinishedOrder, ProfitSharingOrder, UnsplitAmount};
 use wechatpay_core::receivers::Receiver;
+use wechatpay_core::returns::ReturnOrder;
 use wechatpay_core::{
     AfterSalesOrder, AfterSalesOrderAccepted, DecryptProblem, Error, ErrorKind, signing,
 };
@@ -42,6 +44,106 @@ pub(crate) fn order(o: &AfterSalesOrder, json: bool) {
         }
         println!("{line}");
     }
+}
+
+/// An RFC 3339 field of a serialised record, as the JSON output carries it.
+fn time_field(value: &serde_json::Value, name: &str) -> Option<String> {
+    value[name].as_str().map(str::to_owned)
+}
+
+/// Prints a split (or a finish) as WeChat Pay records it: one line for the split, one per
+/// receiver's share.
+pub(crate) fn split(o: &ProfitSharingOrder, json: bool) {
+    let value = serde_json::json!(o);
+    if json {
+        println!("{value}");
+        return;
+    }
+    let status = o
+        .status
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), ToString::to_string);
+    let total: i64 = o.receivers.iter().map(|r| r.amount).sum();
+    let mut line = format!(
+        "split: {status} out_order_no={} order_id={} sub_mchid={} transaction_id={} total={total} fen",
+        o.out_order_no, o.order_id, o.sub_mchid, o.transaction_id
+    );
+    if let Some(released) = o.finish_amount {
+        line.push_str(&format!(" finish_amount={released} fen"));
+    }
+    println!("{line}");
+    for (r, shown) in o
+        .receivers
+        .iter()
+        .zip(value["receivers"].as_array().into_iter().flatten())
+    {
+        let result = r
+            .result
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), ToString::to_string);
+        let mut line = format!(
+            "  share: {result} {} {} amount={} fen description={:?}",
+            r.receiver_type, r.receiver_account, r.amount, r.description
+        );
+        if let Some(reason) = &r.fail_reason {
+            line.push_str(&format!(" fail_reason={reason}"));
+        }
+        if let Some(t) = time_field(shown, "finish_time") {
+            line.push_str(&format!(" finish_time={t}"));
+        }
+        println!("{line}");
+    }
+}
+
+/// Prints a finish WeChat Pay accepted.
+pub(crate) fn finished(f: &FinishedOrder, json: bool) {
+    if json {
+        println!("{}", serde_json::json!(f));
+    } else {
+        println!(
+            "finished: out_order_no={} order_id={} sub_mchid={} transaction_id={} (what was left goes to the sub-merchant)",
+            f.out_order_no, f.order_id, f.sub_mchid, f.transaction_id
+        );
+    }
+}
+
+/// Prints what is left to split.
+pub(crate) fn unsplit(u: &UnsplitAmount, json: bool) {
+    if json {
+        println!("{}", serde_json::json!(u));
+    } else {
+        println!(
+            "unsplit_amount: {} fen transaction_id={}",
+            u.unsplit_amount, u.transaction_id
+        );
+    }
+}
+
+/// Prints a return as WeChat Pay records it.
+pub(crate) fn return_order(r: &ReturnOrder, json: bool) {
+    let value = serde_json::json!(r);
+    if json {
+        println!("{value}");
+        return;
+    }
+    let mut line = format!(
+        "return: {} out_return_no={} return_no={} return_mchid={} amount={} fen out_order_no={} order_id={} sub_mchid={}",
+        r.result,
+        r.out_return_no,
+        r.return_no,
+        r.return_mchid,
+        r.amount,
+        r.out_order_no,
+        r.order_id,
+        r.sub_mchid
+    );
+    if let Some(reason) = &r.fail_reason {
+        line.push_str(&format!(" fail_reason={reason}"));
+    }
+    if let Some(t) = time_field(&value, "finish_time") {
+        line.push_str(&format!(" finish_time={t}"));
+    }
+    println!("{line}");
 }
 
 /// Prints downloaded certificates, with the file each was written to.
