@@ -338,7 +338,7 @@ pub(crate) struct SplitArgs {
 pub(crate) struct OrderCreateArgs {
     #[command(flatten)]
     pub(crate) split: SplitArgs,
-    /// A receiver and its share: TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME] (repeatable).
+    /// A receiver and its share: `TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME]` (repeatable).
     #[arg(long = "receiver", value_name = "TYPE:ACCOUNT:AMOUNT:DESCRIPTION[:NAME]", required = true, value_parser = parse_receiver)]
     pub(crate) receivers: Vec<ReceiverSpec>,
     /// The last split: what is left goes to the sub-merchant.
