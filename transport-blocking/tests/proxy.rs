@@ -41,3 +41,72 @@ fn calls_go_through_the_proxy_with_its_credentials() {
     );
     assert_eq!(h.posts(), 1);
 }
+
+/// The CLI: `--proxy` (or `WECHATPAY_PROXY`) sends every request through the proxy; `--verbose`
+/// names the proxy without its credentials.
+#[cfg(feature = "cli")]
+#[test]
+fn the_cli_goes_through_the_proxy() {
+    let Some(proxy) = ForwardProxy::start(Some("ops:s3cret")) else {
+        return;
+    };
+    let h = Harness::start(MockWechatPay::builder());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("apiclient_key.pem");
+    let public = dir.path().join("pub_key.pem");
+    std::fs::write(&key, wechatpay_mock_server::keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
+    std::fs::write(
+        &public,
+        wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY,
+    )
+    .expect("key");
+    let run = |credentials: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"))
+            .args(["--base-url", &h.mock.base_url()])
+            .args(["--mchid", wechatpay_mock_server::keys::TEST_MCHID])
+            .args([
+                "--merchant-serial",
+                wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL,
+            ])
+            .arg("--merchant-private-key")
+            .arg(&key)
+            .args([
+                "--wechatpay-public-key-id",
+                wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            ])
+            .arg("--wechatpay-public-key")
+            .arg(&public)
+            .args(["--proxy", &proxy.url(Some(credentials)), "--verbose"])
+            .args(["after-sales", "create", "--sub-mchid", common::SUB])
+            .args([
+                "--transaction-id",
+                "4208450740201411110000009301",
+                "--amount",
+                "100",
+            ])
+            .args([
+                "--scene",
+                "REFUND_TICKET",
+                "--refund-id",
+                "50000000382019052709732678859",
+            ])
+            .output()
+            .expect("the CLI runs")
+    };
+    let ok = run("ops:s3cret");
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("through the proxy http://***@127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret"), "no credentials on stderr");
+    let refused = run("ops:wrong");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("proxy"));
+    assert_eq!(
+        h.posts(),
+        1,
+        "only the call through the right credentials arrived"
+    );
+}

@@ -83,6 +83,21 @@ pub(crate) struct Connection {
         global = true
     )]
     pub(crate) apiv3_key_file: Option<PathBuf>,
+    /// An HTTP proxy for every request, `http://[user:password@]host:port` (https goes through
+    /// CONNECT). Without it, HTTPS_PROXY / ALL_PROXY / NO_PROXY are read as curl reads them;
+    /// `--proxy off` ignores them.
+    #[arg(
+        long,
+        env = "WECHATPAY_PROXY",
+        value_name = "URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub(crate) proxy: Option<Secret>,
+    /// A PEM root certificate to trust besides the usual ones (e.g. a TLS-inspecting proxy's
+    /// CA); repeatable.
+    #[arg(long = "ca-cert", value_name = "FILE", global = true)]
+    pub(crate) ca_certs: Vec<PathBuf>,
 }
 
 /// A secret flag value: its `Debug` shows nothing.

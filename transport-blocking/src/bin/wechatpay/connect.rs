@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 
 use wechatpay_core::certificates::{ApiV3Key, CertificateKeeper};
 use wechatpay_core::notification::NotificationVerifier;
-use wechatpay_core::{Client, DEFAULT_BASE_URL, KeyRing, MerchantCredentials, PlatformCertificate};
+use wechatpay_core::{
+    Client, DEFAULT_BASE_URL, KeyRing, MerchantCredentials, PlatformCertificate, ProxySetting,
+    ProxyUrl, TransportConfig,
+};
 use wechatpay_mock_server::{MockWechatPay, SignWith, keys};
 use wechatpay_transport_blocking::BlockingClient;
 
@@ -216,6 +219,39 @@ fn apiv3_key(conn: &Connection) -> Result<Option<ApiV3Key>, Fail> {
 /// A blocking client with the default limits.
 pub(crate) fn blocking(core: Client) -> Result<BlockingClient, Fail> {
     BlockingClient::new(core).map_err(|e| Fail::usage(e.to_string()))
+}
+
+/// A blocking client with the default limits, through the proxy and trusting the extra roots
+/// `conn` names.
+pub(crate) fn blocking_for(
+    core: Client,
+    conn: &Connection,
+    verbose: bool,
+) -> Result<BlockingClient, Fail> {
+    let mut config = TransportConfig::default();
+    match conn.proxy.as_ref().map(|p| p.0.as_str()) {
+        Some("off") => config.proxy = ProxySetting::Off,
+        Some(url) => {
+            let url = ProxyUrl::new(url).map_err(|e| Fail::usage(format!("--proxy: {e}")))?;
+            if verbose {
+                eprintln!("wechatpay: through the proxy {url}");
+            }
+            config.proxy = ProxySetting::Url(url);
+        }
+        None => {
+            if verbose {
+                eprintln!(
+                    "wechatpay: proxy as the environment says (HTTPS_PROXY, ALL_PROXY, NO_PROXY)"
+                );
+            }
+        }
+    }
+    for path in &conn.ca_certs {
+        config
+            .extra_root_certificates
+            .push(read(path, "--ca-cert")?);
+    }
+    BlockingClient::with_config(core, config).map_err(|e| Fail::usage(format!("{e}")))
 }
 
 fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str, env: &str) -> Result<&'a T, Fail> {

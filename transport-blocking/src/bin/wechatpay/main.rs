@@ -129,7 +129,7 @@ fn run(cli: &Cli) -> Result<Outcome, Fail> {
 
 /// The blocking client for a connection: verbose log and certificate mode as asked.
 fn client_for(cli: &Cli, connected: &connect::Connected) -> Result<BlockingClient, Fail> {
-    let mut client = connect::blocking(connected.core.clone())?;
+    let mut client = connect::blocking_for(connected.core.clone(), &cli.connection, cli.verbose)?;
     if cli.verbose {
         client = client.with_observer(output::exchange);
     }
