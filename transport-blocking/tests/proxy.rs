@@ -110,3 +110,89 @@ fn the_cli_goes_through_the_proxy() {
         "only the call through the right credentials arrived"
     );
 }
+
+/// The environment, as curl reads it: `HTTP_PROXY` / `HTTPS_PROXY` send the CLI through the
+/// proxy; `NO_PROXY` naming the host bypasses it.
+#[cfg(feature = "cli")]
+#[test]
+fn the_environment_proxy_and_no_proxy() {
+    let Some(proxy) = ForwardProxy::start(None) else {
+        return;
+    };
+    let h = Harness::start(MockWechatPay::builder());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("apiclient_key.pem");
+    let public = dir.path().join("pub_key.pem");
+    std::fs::write(&key, wechatpay_mock_server::keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
+    std::fs::write(
+        &public,
+        wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY,
+    )
+    .expect("key");
+    let query = |no_proxy: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"));
+        for name in [
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "ALL_PROXY",
+            "no_proxy",
+            "NO_PROXY",
+            "WECHATPAY_PROXY",
+        ] {
+            command.env_remove(name);
+        }
+        command
+            .env("HTTP_PROXY", proxy.url(None))
+            .env("HTTPS_PROXY", proxy.url(None));
+        if let Some(hosts) = no_proxy {
+            command.env("NO_PROXY", hosts);
+        }
+        command
+            .args(["--base-url", &h.mock.base_url()])
+            .args(["--mchid", wechatpay_mock_server::keys::TEST_MCHID])
+            .args([
+                "--merchant-serial",
+                wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL,
+            ])
+            .arg("--merchant-private-key")
+            .arg(&key)
+            .args([
+                "--wechatpay-public-key-id",
+                wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            ])
+            .arg("--wechatpay-public-key")
+            .arg(&public)
+            .args(["after-sales", "create", "--sub-mchid", common::SUB])
+            .args([
+                "--transaction-id",
+                "4208450740201411110000009401",
+                "--amount",
+                "100",
+            ])
+            .args([
+                "--scene",
+                "REFUND_TICKET",
+                "--refund-id",
+                "50000000382019052709732678859",
+            ])
+            .output()
+            .expect("the CLI runs")
+    };
+    let through = query(None);
+    assert!(
+        through.status.success(),
+        "{}",
+        String::from_utf8_lossy(&through.stderr)
+    );
+    let connects = proxy.connects();
+    assert!(connects >= 1, "the environment's proxy was used");
+    let bypassed = query(Some("127.0.0.1"));
+    assert!(
+        bypassed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bypassed.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(proxy.connects(), connects, "NO_PROXY bypassed the proxy");
+}
