@@ -51,6 +51,32 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
+    serve_with(listener, None, simulator, limits, shutdown).await
+}
+
+/// Serves `simulator` over TLS on `listener` until `shutdown` completes: each connection's
+/// handshake by `acceptor` (within the header timeout), then HTTP/1.1 as [`serve`].
+///
+/// # Errors
+/// Only if accepting connections fails for good; a failed handshake ends just that
+/// connection.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    simulator: Simulator,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with(listener, Some(acceptor), simulator, limits, shutdown).await
+}
+
+async fn serve_with(
+    listener: tokio::net::TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    simulator: Simulator,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     tokio::pin!(shutdown);
     let mut tick = tokio::time::interval(crate::TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -76,20 +102,39 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let simulator = simulator.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let simulator = simulator.clone();
-                async move { Ok::<_, Infallible>(answer(&simulator, limits, req).await) }
-            });
-            // A connection that breaks the protocol or times out just ends.
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .max_buf_size(64 * 1024)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match acceptor {
+                None => serve_connection(stream, simulator, limits).await,
+                Some(acceptor) => {
+                    // A failed or too slow handshake just ends the connection.
+                    let accepted =
+                        tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await;
+                    if let Ok(Ok(tls)) = accepted {
+                        serve_connection(tls, simulator, limits).await;
+                    }
+                }
+            }
         });
     }
+}
+
+/// Serves one connection, plain or TLS, until it ends.
+async fn serve_connection<S>(stream: S, simulator: Simulator, limits: Limits)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| {
+        let simulator = simulator.clone();
+        async move { Ok::<_, Infallible>(answer(&simulator, limits, req).await) }
+    });
+    // A connection that breaks the protocol or times out just ends.
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 fn refusal(simulator: &Simulator, status: u16, code: &str, message: &str) -> SimResponse {

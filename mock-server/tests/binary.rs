@@ -206,6 +206,32 @@ async fn bad_flags_and_files_exit_2_with_one_line() {
     let (code, err) = run_to_exit(&["--wechatpay-public-key-id", "NOT_AN_ID"]).await;
     assert_eq!(code, Some(2));
     assert!(err.contains("NOT_AN_ID"), "{err}");
+
+    // TLS: conflicting flags, a missing key, a file without a certificate, a key that is not
+    // the certificate's.
+    let cert = keys_dir().join("platform_certificate.pem");
+    let cert = cert.to_str().expect("utf8");
+    let public = keys_dir().join("merchant_public_key.pem");
+    let public = public.to_str().expect("utf8");
+    let wechatpay = keys_dir().join("wechatpay_private_key.pem");
+    let wechatpay = wechatpay.to_str().expect("utf8");
+    for args in [
+        &["--tls", "--tls-cert", cert, "--tls-key", wechatpay][..],
+        &["--tls-cert", cert],
+        &[
+            "--tls-cert",
+            "/nonexistent/cert.pem",
+            "--tls-key",
+            wechatpay,
+        ],
+        &["--tls-cert", public, "--tls-key", wechatpay],
+        &["--tls-cert", cert, "--tls-key", public],
+        &["--tls-cert", cert, "--tls-key", wechatpay],
+    ] {
+        let (code, err) = run_to_exit(args).await;
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! `wechatpay-mock-server`: a local WeChat Pay for programs in any language.
 //!
 //! Prints one JSON line when ready (`base_url`, merchant and key paths, and the merchant's
-//! APIv3 key: this is a test sandbox, and a generated key is of no use unless shown), logs to
+//! APIv3 key: this is a test sandbox, and a generated key is of no use unless shown; with
+//! `--tls`, `ca_certificate`: the generated CA to trust), logs to
 //! stderr, runs until SIGINT or SIGTERM and then exits 0. A bad flag or unreadable key file:
 //! one line on stderr and exit code 2.
 
@@ -11,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{PlatformCertificate, PublicKey};
-use wechatpay_mock_server::server::{Limits, serve};
+use wechatpay_mock_server::server::{Limits, serve, serve_tls};
 use wechatpay_mock_server::{DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, MockBuilder, SignWith, keys};
 
 /// A signature-true local WeChat Pay (after-sales profit sharing, splits, finishes, returns,
@@ -97,6 +99,16 @@ struct Cli {
     /// 30 a second naming the same receiver, 300 a second from the same merchant.
     #[arg(long)]
     rate_limits: bool,
+    /// Serve HTTPS with a CA and a server certificate (localhost, 127.0.0.1) generated at
+    /// start, written to --keys-dir; the readiness line names the CA (`ca_certificate`).
+    #[arg(long, conflicts_with = "tls_cert")]
+    tls: bool,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// One merchant of --config.
@@ -285,11 +297,13 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         None => None,
     };
 
+    let tls = tls(&cli, &keys_dir)?;
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .map_err(|e| Fatal(format!("cannot listen on {}: {e}", cli.listen)))?;
     let base_url = format!(
-        "http://{}",
+        "{}://{}",
+        if tls.is_some() { "https" } else { "http" },
         listener
             .local_addr()
             .map_err(|e| Fatal(format!("cannot listen on {}: {e}", cli.listen)))?
@@ -345,6 +359,15 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
             path.display().to_string().into(),
         );
     }
+    if let (Some(tls), Some(map)) = (&tls, ready.as_object_mut()) {
+        if let Some(ca) = &tls.ca_certificate {
+            map.insert("ca_certificate".into(), ca.display().to_string().into());
+        }
+        map.insert(
+            "tls_certificate".into(),
+            tls.certificate.display().to_string().into(),
+        );
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{ready}")
         .and_then(|()| stdout.flush())
@@ -356,11 +379,120 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         body_timeout: std::time::Duration::from_secs(cli.body_timeout.max(1)),
         max_body: cli.max_body,
     };
-    serve(listener, simulator, limits, wait_for_signal())
-        .await
-        .map_err(|e| Fatal(format!("serving: {e}")))?;
+    match tls {
+        Some(tls) => serve_tls(listener, tls.acceptor, simulator, limits, wait_for_signal()).await,
+        None => serve(listener, simulator, limits, wait_for_signal()).await,
+    }
+    .map_err(|e| Fatal(format!("serving: {e}")))?;
     eprintln!("wechatpay-mock-server: stopping");
     Ok(())
+}
+
+/// The TLS side of the server: its rustls configuration and what the readiness line says
+/// about it.
+struct Tls {
+    acceptor: tokio_rustls::TlsAcceptor,
+    ca_certificate: Option<PathBuf>,
+    certificate: PathBuf,
+}
+
+/// A CA and a server certificate for `localhost` and `127.0.0.1` (ECDSA P-256, valid from an
+/// hour ago for a year), written to `keys_dir`: the CA's certificate, the server's
+/// certificate and its private key (0600). The CA's private key is not kept.
+fn generate_tls(
+    keys_dir: &Path,
+) -> Result<
+    (
+        PathBuf,
+        PathBuf,
+        Vec<CertificateDer<'static>>,
+        PrivateKeyDer<'static>,
+    ),
+    Fatal,
+> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let fail = |e: rcgen::Error| Fatal(format!("--tls: cannot generate certificates: {e}"));
+    let now = time::OffsetDateTime::now_utc();
+    let not_before = now - time::Duration::hours(1);
+    let not_after = now + time::Duration::days(365);
+
+    let ca_key = KeyPair::generate().map_err(fail)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
+    ca.distinguished_name
+        .push(DnType::CommonName, "wechatpay-mock-server test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca.not_before = not_before;
+    ca.not_after = not_after;
+    let ca_cert = ca.self_signed(&ca_key).map_err(fail)?;
+    let issuer = Issuer::new(ca, &ca_key);
+
+    let server_key = KeyPair::generate().map_err(fail)?;
+    let mut server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .map_err(fail)?;
+    server
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    server.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    server.use_authority_key_identifier_extension = true;
+    server.not_before = not_before;
+    server.not_after = not_after;
+    let server_cert = server.signed_by(&server_key, &issuer).map_err(fail)?;
+
+    let ca_path = write(keys_dir, "tls_ca_certificate.pem", &ca_cert.pem())?;
+    let cert_path = write(keys_dir, "tls_certificate.pem", &server_cert.pem())?;
+    write(keys_dir, "tls_private_key.pem", &server_key.serialize_pem())?;
+    let key = PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
+    Ok((ca_path, cert_path, vec![server_cert.der().clone()], key))
+}
+
+/// The TLS configuration of --tls or --tls-cert and --tls-key; `None` for plain HTTP.
+fn tls(cli: &Cli, keys_dir: &Path) -> Result<Option<Tls>, Fatal> {
+    use rustls::pki_types::pem::PemObject as _;
+    let (ca_certificate, certificate, chain, key) = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert_path), Some(key_path)) => {
+            let cert_pem = read(cert_path, "--tls-cert")?;
+            let key_pem = read(key_path, "--tls-key")?;
+            let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| Fatal(format!("--tls-cert {}: {e}", cert_path.display())))?;
+            if chain.is_empty() {
+                return Err(Fatal(format!(
+                    "--tls-cert {}: no certificate in the file",
+                    cert_path.display()
+                )));
+            }
+            let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+                .map_err(|e| Fatal(format!("--tls-key {}: {e}", key_path.display())))?;
+            (None, cert_path.clone(), chain, key)
+        }
+        _ if cli.tls => {
+            let (ca, cert, chain, key) = generate_tls(keys_dir)?;
+            (Some(ca), cert, chain, key)
+        }
+        _ => return Ok(None),
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Fatal(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| Fatal(format!("TLS certificate and key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(Tls {
+        acceptor: tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+        ca_certificate,
+        certificate,
+    }))
 }
 
 /// The SPKI PEM of a PEM private key.
