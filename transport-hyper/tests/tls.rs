@@ -127,3 +127,38 @@ fn given_certificate_and_key_are_served() {
         .execute(&create("4208450740201411110000009505"))
         .expect("a create over HTTPS");
 }
+
+/// Both transports reach the https sandbox through a real forward proxy (`proxy.py`), with
+/// `CONNECT` and the proxy's credentials: TLS runs end to end through the tunnel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_transports_reach_the_https_sandbox_through_a_proxy() {
+    let Some(proxy) = wechatpay_conformance::proxy::ForwardProxy::start(Some("ops:s3cret")) else {
+        return;
+    };
+    let (sandbox, ca) = sandbox();
+    let config = TransportConfig {
+        proxy: wechatpay_core::ProxySetting::Url(
+            wechatpay_core::ProxyUrl::new(&proxy.url(Some("ops:s3cret"))).expect("proxy URL"),
+        ),
+        ..trusting(&ca)
+    };
+    let hyper = HyperClient::with_config(core(&sandbox), config.clone()).expect("hyper");
+    let made = hyper
+        .execute(&create("4208450740201411110000009601"))
+        .await
+        .expect("hyper through the proxy");
+    assert_eq!(made.amount, Some(100));
+    drop(hyper);
+    let blocking = BlockingClient::with_config(core(&sandbox), config).expect("blocking");
+    let made = tokio::task::spawn_blocking(move || {
+        blocking.execute(&create("4208450740201411110000009602"))
+    })
+    .await
+    .expect("the blocking call")
+    .expect("blocking through the proxy");
+    assert_eq!(made.amount, Some(100));
+    assert!(
+        proxy.connects_at_least(2) >= 2,
+        "the proxy's log shows both CONNECTs"
+    );
+}

@@ -94,15 +94,21 @@ impl ForwardProxy {
         }
     }
 
-    /// How many `CONNECT`s the proxy's log shows, waiting up to 2 s for it to be written.
+    /// How many `CONNECT`s the proxy's log shows, waiting up to 2 s for at least one (it logs
+    /// a tunnel when it closes).
     pub fn connects(&self) -> usize {
+        self.connects_at_least(1)
+    }
+
+    /// How many `CONNECT`s the proxy's log shows, waiting up to 2 s for at least `n`.
+    pub fn connects_at_least(&self, n: usize) -> usize {
         let started = now();
         loop {
             let count = std::fs::read_to_string(&self.log)
                 .unwrap_or_default()
                 .matches("CONNECT")
                 .count();
-            if count > 0 || started.elapsed() > Duration::from_secs(2) {
+            if count >= n || started.elapsed() > Duration::from_secs(2) {
                 return count;
             }
             std::thread::sleep(Duration::from_millis(50));
