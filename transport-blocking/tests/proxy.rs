@@ -196,3 +196,85 @@ fn the_environment_proxy_and_no_proxy() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(proxy.connects(), connects, "NO_PROXY bypassed the proxy");
 }
+
+/// The CLI reaches the https sandbox (`--tls`) through the proxy, trusting the sandbox's CA
+/// with `--ca-cert`; without it, the certificate is refused.
+#[cfg(feature = "cli")]
+#[test]
+fn the_cli_reaches_the_https_sandbox_through_the_proxy_with_its_ca() {
+    use wechatpay_mock_server::process::{self, Standalone};
+    let Some(proxy) = ForwardProxy::start(None) else {
+        return;
+    };
+    let binary = process::binary(false).expect("the mock binary");
+    let sandbox = Standalone::start(&binary, &["--quiet", "--tls"], std::process::Stdio::null())
+        .expect("the https sandbox");
+    let ca = sandbox.ready()["ca_certificate"]
+        .as_str()
+        .expect("ca_certificate")
+        .to_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("apiclient_key.pem");
+    let public = dir.path().join("pub_key.pem");
+    std::fs::write(&key, wechatpay_mock_server::keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
+    std::fs::write(
+        &public,
+        wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY,
+    )
+    .expect("key");
+    let run = |ca: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"));
+        command
+            .args(["--base-url", sandbox.base_url()])
+            .args(["--mchid", wechatpay_mock_server::keys::TEST_MCHID])
+            .args([
+                "--merchant-serial",
+                wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL,
+            ])
+            .arg("--merchant-private-key")
+            .arg(&key)
+            .args([
+                "--wechatpay-public-key-id",
+                wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+            ])
+            .arg("--wechatpay-public-key")
+            .arg(&public)
+            .args(["--proxy", &proxy.url(None)]);
+        if let Some(ca) = ca {
+            command.args(["--ca-cert", ca]);
+        }
+        command
+            .args(["after-sales", "create", "--sub-mchid", common::SUB])
+            .args([
+                "--transaction-id",
+                "4208450740201411110000009701",
+                "--amount",
+                "100",
+            ])
+            .args([
+                "--scene",
+                "REFUND_TICKET",
+                "--refund-id",
+                "50000000382019052709732678859",
+            ])
+            .output()
+            .expect("the CLI runs")
+    };
+    let ok = run(Some(&ca));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let refused = run(None);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("TLS certificate"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert!(
+        proxy.connects_at_least(2) >= 2,
+        "both went through the proxy"
+    );
+}
