@@ -15,6 +15,48 @@ fn through(url: &str) -> TransportConfig {
     }
 }
 
+/// The CLI's key files and a `create` of `transaction_id` against `base_url`, for the test to
+/// add its proxy and TLS flags to; the key files live as long as the returned directory.
+#[cfg(feature = "cli")]
+fn cli_create(base_url: &str, transaction_id: &str) -> (std::process::Command, tempfile::TempDir) {
+    use wechatpay_mock_server::keys;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("apiclient_key.pem");
+    let public = dir.path().join("pub_key.pem");
+    std::fs::write(&key, keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
+    std::fs::write(&public, keys::TEST_WECHATPAY_PUBLIC_KEY).expect("key");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"));
+    for name in [
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "ALL_PROXY",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+        "WECHATPAY_PROXY",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .args(["--base-url", base_url, "--mchid", keys::TEST_MCHID])
+        .args(["--merchant-serial", keys::TEST_MERCHANT_SERIAL])
+        .arg("--merchant-private-key")
+        .arg(&key)
+        .args([
+            "--wechatpay-public-key-id",
+            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
+        ])
+        .arg("--wechatpay-public-key")
+        .arg(&public)
+        .args(["after-sales", "create", "--sub-mchid", common::SUB])
+        .args(["--transaction-id", transaction_id, "--amount", "100"])
+        .args(["--scene", "REFUND_TICKET"])
+        .args(["--refund-id", "50000000382019052709732678859"]);
+    (command, dir)
+}
+
 #[test]
 fn calls_go_through_the_proxy_with_its_credentials() {
     let Some(proxy) = ForwardProxy::start(Some("ops:s3cret")) else {
@@ -51,45 +93,10 @@ fn the_cli_goes_through_the_proxy() {
         return;
     };
     let h = Harness::start(MockWechatPay::builder());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("apiclient_key.pem");
-    let public = dir.path().join("pub_key.pem");
-    std::fs::write(&key, wechatpay_mock_server::keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
-    std::fs::write(
-        &public,
-        wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY,
-    )
-    .expect("key");
     let run = |credentials: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"))
-            .args(["--base-url", &h.mock.base_url()])
-            .args(["--mchid", wechatpay_mock_server::keys::TEST_MCHID])
-            .args([
-                "--merchant-serial",
-                wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL,
-            ])
-            .arg("--merchant-private-key")
-            .arg(&key)
-            .args([
-                "--wechatpay-public-key-id",
-                wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            ])
-            .arg("--wechatpay-public-key")
-            .arg(&public)
+        let (mut command, _keys) = cli_create(&h.mock.base_url(), "4208450740201411110000009301");
+        command
             .args(["--proxy", &proxy.url(Some(credentials)), "--verbose"])
-            .args(["after-sales", "create", "--sub-mchid", common::SUB])
-            .args([
-                "--transaction-id",
-                "4208450740201411110000009301",
-                "--amount",
-                "100",
-            ])
-            .args([
-                "--scene",
-                "REFUND_TICKET",
-                "--refund-id",
-                "50000000382019052709732678859",
-            ])
             .output()
             .expect("the CLI runs")
     };
@@ -120,64 +127,15 @@ fn the_environment_proxy_and_no_proxy() {
         return;
     };
     let h = Harness::start(MockWechatPay::builder());
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("apiclient_key.pem");
-    let public = dir.path().join("pub_key.pem");
-    std::fs::write(&key, wechatpay_mock_server::keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
-    std::fs::write(
-        &public,
-        wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY,
-    )
-    .expect("key");
     let query = |no_proxy: Option<&str>| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"));
-        for name in [
-            "http_proxy",
-            "https_proxy",
-            "all_proxy",
-            "ALL_PROXY",
-            "no_proxy",
-            "NO_PROXY",
-            "WECHATPAY_PROXY",
-        ] {
-            command.env_remove(name);
-        }
+        let (mut command, _keys) = cli_create(&h.mock.base_url(), "4208450740201411110000009401");
         command
             .env("HTTP_PROXY", proxy.url(None))
             .env("HTTPS_PROXY", proxy.url(None));
         if let Some(hosts) = no_proxy {
             command.env("NO_PROXY", hosts);
         }
-        command
-            .args(["--base-url", &h.mock.base_url()])
-            .args(["--mchid", wechatpay_mock_server::keys::TEST_MCHID])
-            .args([
-                "--merchant-serial",
-                wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL,
-            ])
-            .arg("--merchant-private-key")
-            .arg(&key)
-            .args([
-                "--wechatpay-public-key-id",
-                wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            ])
-            .arg("--wechatpay-public-key")
-            .arg(&public)
-            .args(["after-sales", "create", "--sub-mchid", common::SUB])
-            .args([
-                "--transaction-id",
-                "4208450740201411110000009401",
-                "--amount",
-                "100",
-            ])
-            .args([
-                "--scene",
-                "REFUND_TICKET",
-                "--refund-id",
-                "50000000382019052709732678859",
-            ])
-            .output()
-            .expect("the CLI runs")
+        command.output().expect("the CLI runs")
     };
     let through = query(None);
     assert!(
@@ -195,86 +153,4 @@ fn the_environment_proxy_and_no_proxy() {
     );
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(proxy.connects(), connects, "NO_PROXY bypassed the proxy");
-}
-
-/// The CLI reaches the https sandbox (`--tls`) through the proxy, trusting the sandbox's CA
-/// with `--ca-cert`; without it, the certificate is refused.
-#[cfg(feature = "cli")]
-#[test]
-fn the_cli_reaches_the_https_sandbox_through_the_proxy_with_its_ca() {
-    use wechatpay_mock_server::process::{self, Standalone};
-    let Some(proxy) = ForwardProxy::start(None) else {
-        return;
-    };
-    let binary = process::binary(false).expect("the mock binary");
-    let sandbox = Standalone::start(&binary, &["--quiet", "--tls"], std::process::Stdio::null())
-        .expect("the https sandbox");
-    let ca = sandbox.ready()["ca_certificate"]
-        .as_str()
-        .expect("ca_certificate")
-        .to_owned();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = dir.path().join("apiclient_key.pem");
-    let public = dir.path().join("pub_key.pem");
-    std::fs::write(&key, wechatpay_mock_server::keys::TEST_MERCHANT_PRIVATE_KEY).expect("key");
-    std::fs::write(
-        &public,
-        wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY,
-    )
-    .expect("key");
-    let run = |ca: Option<&str>| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_wechatpay"));
-        command
-            .args(["--base-url", sandbox.base_url()])
-            .args(["--mchid", wechatpay_mock_server::keys::TEST_MCHID])
-            .args([
-                "--merchant-serial",
-                wechatpay_mock_server::keys::TEST_MERCHANT_SERIAL,
-            ])
-            .arg("--merchant-private-key")
-            .arg(&key)
-            .args([
-                "--wechatpay-public-key-id",
-                wechatpay_mock_server::keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            ])
-            .arg("--wechatpay-public-key")
-            .arg(&public)
-            .args(["--proxy", &proxy.url(None)]);
-        if let Some(ca) = ca {
-            command.args(["--ca-cert", ca]);
-        }
-        command
-            .args(["after-sales", "create", "--sub-mchid", common::SUB])
-            .args([
-                "--transaction-id",
-                "4208450740201411110000009701",
-                "--amount",
-                "100",
-            ])
-            .args([
-                "--scene",
-                "REFUND_TICKET",
-                "--refund-id",
-                "50000000382019052709732678859",
-            ])
-            .output()
-            .expect("the CLI runs")
-    };
-    let ok = run(Some(&ca));
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    let refused = run(None);
-    assert_eq!(refused.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("TLS certificate"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-    assert!(
-        proxy.connects_at_least(2) >= 2,
-        "both went through the proxy"
-    );
 }
