@@ -40,6 +40,17 @@ pub(crate) fn amounts_segment(path: &str) -> Option<&str> {
     (!segment.contains('/')).then_some(segment)
 }
 
+/// The string field `name`, refused with `problem`'s issue when it has one.
+fn checked(
+    obj: &Map<String, Value>,
+    name: &str,
+    problem: impl FnOnce(&str) -> Option<String>,
+) -> Result<String, Reply> {
+    let value = string(obj, name)?;
+    check(obj, name, problem(&value))?;
+    Ok(value)
+}
+
 fn check(obj: &Map<String, Value>, name: &str, issue: Option<String>) -> Result<(), Reply> {
     match issue {
         Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
@@ -225,20 +236,9 @@ fn receivers(obj: &Map<String, Value>) -> Result<Vec<AskedReceiver>, Reply> {
 fn parse_split(state: &State, req: &SimRequest<'_>) -> Result<SplitAsk, Reply> {
     let obj = json_object(req)?;
     let appid = appid(&obj)?;
-    let sub_mchid = string(&obj, "sub_mchid")?;
-    check(&obj, "sub_mchid", id_problem(&sub_mchid))?;
-    let transaction_id = string(&obj, "transaction_id")?;
-    check(
-        &obj,
-        "transaction_id",
-        text_problem(&transaction_id, MAX_ID),
-    )?;
-    let out_order_no = string(&obj, "out_order_no")?;
-    check(
-        &obj,
-        "out_order_no",
-        text_problem(&out_order_no, MAX_OUT_NO),
-    )?;
+    let sub_mchid = checked(&obj, "sub_mchid", id_problem)?;
+    let transaction_id = checked(&obj, "transaction_id", |v| text_problem(v, MAX_ID))?;
+    let out_order_no = checked(&obj, "out_order_no", |v| text_problem(v, MAX_OUT_NO))?;
     let asked = receivers(&obj)?;
     let finish = match obj.get("finish") {
         None => return Err(Reply::param_error("finish", None, "is required")),
@@ -314,26 +314,10 @@ pub(crate) fn create_split(state: &State, mchid: &str, req: &SimRequest<'_>, now
 pub(crate) fn finish(state: &State, mchid: &str, req: &SimRequest<'_>, now: i64) -> Reply {
     let parsed = (|| {
         let obj = json_object(req)?;
-        let sub_mchid = string(&obj, "sub_mchid")?;
-        check(&obj, "sub_mchid", id_problem(&sub_mchid))?;
-        let transaction_id = string(&obj, "transaction_id")?;
-        check(
-            &obj,
-            "transaction_id",
-            text_problem(&transaction_id, MAX_ID),
-        )?;
-        let out_order_no = string(&obj, "out_order_no")?;
-        check(
-            &obj,
-            "out_order_no",
-            text_problem(&out_order_no, MAX_OUT_NO),
-        )?;
-        let description = string(&obj, "description")?;
-        check(
-            &obj,
-            "description",
-            text_problem(&description, MAX_DESCRIPTION),
-        )?;
+        let sub_mchid = checked(&obj, "sub_mchid", id_problem)?;
+        let transaction_id = checked(&obj, "transaction_id", |v| text_problem(v, MAX_ID))?;
+        let out_order_no = checked(&obj, "out_order_no", |v| text_problem(v, MAX_OUT_NO))?;
+        let description = checked(&obj, "description", |v| text_problem(v, MAX_DESCRIPTION))?;
         Ok((sub_mchid, transaction_id, out_order_no, description))
     })();
     let ask = match parsed {
@@ -453,8 +437,7 @@ pub(crate) fn amounts(state: &State, segment: &str) -> Reply {
 
 fn parse_return(req: &SimRequest<'_>) -> Result<ReturnAsk, Reply> {
     let obj = json_object(req)?;
-    let sub_mchid = string(&obj, "sub_mchid")?;
-    check(&obj, "sub_mchid", id_problem(&sub_mchid))?;
+    let sub_mchid = checked(&obj, "sub_mchid", id_problem)?;
     let order_id = optional_string(&obj, "order_id")?;
     if let Some(id) = &order_id {
         check(&obj, "order_id", text_problem(id, MAX_ID))?;
@@ -470,26 +453,15 @@ fn parse_return(req: &SimRequest<'_>) -> Result<ReturnAsk, Reply> {
             "order_id or out_order_no is required: it names the split the funds come back from",
         ));
     }
-    let out_return_no = string(&obj, "out_return_no")?;
-    check(
-        &obj,
-        "out_return_no",
-        text_problem(&out_return_no, MAX_OUT_NO),
-    )?;
-    let return_mchid = string(&obj, "return_mchid")?;
-    check(&obj, "return_mchid", id_problem(&return_mchid))?;
+    let out_return_no = checked(&obj, "out_return_no", |v| text_problem(v, MAX_OUT_NO))?;
+    let return_mchid = checked(&obj, "return_mchid", id_problem)?;
     let amount = integer(&obj, "amount")?;
     check(
         &obj,
         "amount",
         (amount <= 0).then(|| format!("must be a positive number of fen, got {amount}")),
     )?;
-    let description = string(&obj, "description")?;
-    check(
-        &obj,
-        "description",
-        text_problem(&description, MAX_DESCRIPTION),
-    )?;
+    let description = checked(&obj, "description", |v| text_problem(v, MAX_DESCRIPTION))?;
     let transaction_id = optional_string(&obj, "transaction_id")?;
     if let Some(t) = &transaction_id {
         check(&obj, "transaction_id", text_problem(t, MAX_ID))?;

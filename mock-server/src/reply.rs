@@ -50,39 +50,27 @@ impl Reply {
 
     /// A 400 `PARAM_ERROR` about a request header.
     pub(crate) fn header_error(header: &str, issue: impl Into<String>) -> Self {
-        let issue = issue.into();
-        Self::json(
-            400,
-            &json!({
-                "code": "PARAM_ERROR",
-                "message": format!("{header}: {issue}"),
-                "detail": { "field": header, "issue": issue, "location": "header" }
-            }),
-        )
+        Self::located_error(header, issue.into(), "header")
     }
 
     /// A 400 `PARAM_ERROR` about a path parameter.
     pub(crate) fn path_param_error(field: &str, issue: impl Into<String>) -> Self {
-        let issue = issue.into();
-        Self::json(
-            400,
-            &json!({
-                "code": "PARAM_ERROR",
-                "message": format!("{field}: {issue}"),
-                "detail": { "field": field, "issue": issue, "location": "path" }
-            }),
-        )
+        Self::located_error(field, issue.into(), "path")
     }
 
     /// A 400 `PARAM_ERROR` about a query parameter.
     pub(crate) fn query_param_error(field: &str, issue: impl Into<String>) -> Self {
-        let issue = issue.into();
+        Self::located_error(field, issue.into(), "query")
+    }
+
+    /// A 400 `PARAM_ERROR` naming `field` and where it was (`header`, `path`, `query`).
+    fn located_error(field: &str, issue: String, location: &str) -> Self {
         Self::json(
             400,
             &json!({
                 "code": "PARAM_ERROR",
                 "message": format!("{field}: {issue}"),
-                "detail": { "field": field, "issue": issue, "location": "query" }
+                "detail": { "field": field, "issue": issue, "location": location }
             }),
         )
     }
