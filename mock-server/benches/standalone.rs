@@ -13,7 +13,7 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use wechatpay_core::http::Request;
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 
 /// One request serialised for keep-alive.
 fn wire(req: &Request<Vec<u8>>) -> Vec<u8> {

@@ -51,7 +51,6 @@ mod faults;
 pub mod keys;
 mod ledger;
 mod notify;
-pub mod process;
 mod profit_sharing;
 mod receivers;
 mod reply;

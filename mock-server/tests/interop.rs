@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use wechatpay_mock_server::keys;
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 use wechatpay_mock_server::keys;
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 

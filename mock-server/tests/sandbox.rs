@@ -15,7 +15,7 @@ use wechatpay_core::{
     Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, QueryAfterSalesOrder, Scene,
 };
 use wechatpay_mock_server::keys;
-use wechatpay_mock_server::process::Standalone;
+use wechatpay_conformance::sandbox::Standalone;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 

@@ -589,7 +589,7 @@ fn commands_run_in_certificate_mode_without_a_public_key() {
 /// The standalone `wechatpay-mock-server` binary: next to this test's executable when the
 /// workspace was built (as `cargo test --workspace` does), else built now.
 fn mock_server_binary() -> PathBuf {
-    wechatpay_mock_server::process::binary(false).expect("the mock binary")
+    wechatpay_conformance::sandbox::binary(false).expect("the mock binary")
 }
 
 /// A running standalone mock and its readiness line; killed on drop.

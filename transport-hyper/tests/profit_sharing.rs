@@ -13,7 +13,7 @@ use wechatpay_core::receivers::{AddReceiver, ReceiverType, RelationType};
 use wechatpay_core::returns::{CreateReturnOrder, ReturnResult, SplitRef};
 use wechatpay_core::{Client, Error, ErrorKind, Operation, TransportConfig};
 use wechatpay_mock_server::keys;
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_transport_blocking::BlockingClient;
 use wechatpay_transport_hyper::HyperClient;
 

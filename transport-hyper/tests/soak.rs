@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_transport_hyper::HyperClient;
 
 fn create(tx: &str, amount: i64) -> CreateAfterSalesOrder {

@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use wechatpay_core::{Client, CreateAfterSalesOrder, Error, ErrorKind, Scene, TransportConfig};
 use wechatpay_mock_server::keys;
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_transport_blocking::BlockingClient;
 use wechatpay_transport_hyper::HyperClient;
 

@@ -7,7 +7,7 @@
 //! status and `Request-ID` for it.
 //!
 //! [`run_blocking`] and [`run_async`] start the standalone mock binary
-//! ([`wechatpay_mock_server::process`]), put a proxy in front of it, hand the caller a core
+//! ([`crate::sandbox`]), put a proxy in front of it, hand the caller a core
 //! [`Client`] whose base URL is the proxy, and run unique creates
 //! ([`CreateAfterSalesOrder`]) through the caller's transport at the configured concurrency.
 //! Then, reading the mock directly (never through the proxy), they check:
@@ -46,7 +46,7 @@ use wechatpay_core::{
 use wechatpay_mock_server::keys;
 
 use crate::http1::{Message, invalid, read_message};
-use wechatpay_mock_server::process::{self, Standalone};
+use crate::sandbox::{self as process, Standalone};
 
 /// The sub-merchant of every create.
 pub const SUB_MCHID: &str = "1900000109";

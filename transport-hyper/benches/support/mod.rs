@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use wechatpay_core::{Backend, Client, KeyRing, MerchantCredentials, PrivateKey};
 use wechatpay_mock_server::keys;
-use wechatpay_mock_server::process::{self, Standalone};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 
 /// The release mock, quiet.
 pub fn start_server() -> Standalone {
@@ -40,7 +40,7 @@ pub fn core(base_url: &str, backend: Backend) -> Client {
 
 /// This process's CPU time (user + system).
 pub fn cpu_time() -> Duration {
-    wechatpay_mock_server::process::usage(std::process::id()).0
+    wechatpay_conformance::sandbox::usage(std::process::id()).0
 }
 
 /// Installs the Node SDK under target/; an error (the reason) when Node or npm is missing.

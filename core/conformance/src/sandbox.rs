@@ -1,6 +1,7 @@
-//! The standalone binary as a child process, for tests and benchmarks in any crate of this
-//! workspace: built on demand, started with the embedded test merchant and WeChat Pay key,
-//! its readiness line read, killed on drop. Also the process's CPU time and resident memory.
+//! The standalone sandbox as a child process, for tests and benchmarks in any crate of this
+//! workspace (never shipped: it runs cargo): built on demand, started with the embedded test
+//! merchant and WeChat Pay key, its readiness line read and the rest of its output drained,
+//! killed on drop. Also a process's CPU time and resident memory.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use wechatpay_core::{Client, Error};
 
-use crate::keys;
+use wechatpay_mock_server::keys;
 
 /// The running test's or benchmark's profile directory (`target/PROFILE`, from
 /// `target/PROFILE/deps/EXE`).
@@ -25,7 +26,7 @@ fn profile_dir() -> Option<PathBuf> {
 /// again with other features would only rebuild the workspace).
 ///
 /// # Errors
-/// [`crate::Error`] of kind Config when cargo cannot build it.
+/// [`Error`] of kind Config when cargo cannot build it.
 pub fn binary(release: bool) -> Result<PathBuf, Error> {
     let target = profile_dir()
         .and_then(|p| p.parent().map(Path::to_path_buf))
@@ -62,9 +63,9 @@ pub fn binary(release: bool) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
-/// The key files of the embedded test merchant and WeChat Pay key, shipped with this crate.
+/// The key files of the embedded test merchant and WeChat Pay key, shipped with the mock.
 pub fn keys_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("keys")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mock-server/keys")
 }
 
 /// A running standalone mock. Killed when dropped.
@@ -79,7 +80,7 @@ impl Standalone {
     /// Pay public key, with `extra` flags, and reads its readiness line.
     ///
     /// # Errors
-    /// [`crate::Error`] of kind Config when it does not start or print its line.
+    /// [`Error`] of kind Config when it does not start or print its line.
     pub fn start(binary: &Path, extra: &[&str], stderr: Stdio) -> Result<Self, Error> {
         let dir = keys_dir();
         let mut child = Command::new(binary)
@@ -103,14 +104,17 @@ impl Standalone {
             .spawn()
             .map_err(|e| Error::config(format!("cannot start the mock: {e}")))?;
         let mut line = String::new();
-        let read = child
-            .stdout
-            .take()
-            .map(|out| std::io::BufReader::new(out).read_line(&mut line));
+        let mut out = child.stdout.take().map(std::io::BufReader::new);
+        let read = out.as_mut().map(|o| o.read_line(&mut line));
         let (Some(Ok(_)), Ok(ready)) = (read, serde_json::from_str(&line)) else {
             let _ = child.kill();
+            let _ = child.wait();
             return Err(Error::config("the mock printed no readiness line"));
         };
+        // Whatever it prints later is read and dropped: a full pipe would stop the sandbox.
+        if let Some(mut rest) = out {
+            std::thread::spawn(move || std::io::copy(&mut rest, &mut std::io::sink()));
+        }
         Ok(Self { child, ready })
     }
 
