@@ -5,7 +5,7 @@
 use base64::Engine as _;
 
 use crate::reply::Reply;
-use crate::simulator::SimRequest;
+use crate::request::SimRequest;
 use crate::state::State;
 
 /// The largest clock difference WeChat Pay tolerates, in seconds.

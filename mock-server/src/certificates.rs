@@ -4,7 +4,6 @@ use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use wechatpay_core::certificates::{CertificateEntry, CertificateList, EncryptedResource};
 
-use crate::keys::random_alnum;
 use crate::reply::{Reply, Signer};
 use crate::state::State;
 
@@ -31,9 +30,9 @@ pub(crate) fn download(state: &State, mchid: &str) -> Result<(Reply, Option<Sign
     let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let mut data = Vec::with_capacity(platforms.len());
     for p in &platforms {
-        let encrypted =
-            EncryptedResource::encrypt(&key, &random_alnum(12), "certificate", p.pem.as_bytes())
-                .map_err(|e| Reply::error(500, "SYSTEM_ERROR", e.to_string()))?;
+        let nonce = state.rng().alnum(12);
+        let encrypted = EncryptedResource::encrypt(&key, &nonce, "certificate", p.pem.as_bytes())
+            .map_err(|e| Reply::error(500, "SYSTEM_ERROR", e.to_string()))?;
         let at =
             |t: time::OffsetDateTime| t.to_offset(beijing).format(&Rfc3339).unwrap_or_default();
         data.push(CertificateEntry {

@@ -1,50 +1,46 @@
-//! The control API: JSON over HTTP under `/mock/`, for steering the simulator from any
-//! language. Refusals use WeChat Pay's error shape (`{"code", "message"}`).
+//! The control API: JSON over HTTP under `/mock/`, for steering the sandbox from any language.
+//! Bodies are strict ([`crate::strict`]): a field the route does not take, or of the wrong
+//! type, is 400 `PARAM_ERROR` naming it. Refusals use WeChat Pay's error shape
+//! (`{"code", "message", "detail"?}`); every change goes through [`crate::steer`], as the
+//! in-process mock's do.
 //!
-//! | request | body | effect |
+//! | request | body (defaults) | effect, answer |
 //! |---|---|---|
 //! | `POST /mock/outcomes` | `{"sub_mchid", "transaction_id", "result": "SUCCESS"\|"FAILED"\|"PROCESSING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that after-sales order ends |
 //! | `POST /mock/outcomes` | `{"sub_mchid", "out_order_no", "receiver_account"?, "result": "SUCCESS"\|"CLOSED"\|"PENDING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that split's shares end (one receiver's with `receiver_account`) |
 //! | `POST /mock/outcomes` | `{"sub_mchid", "out_return_no", "result": "SUCCESS"\|"FAIL"\|"PROCESSING", "fail_reason"?, "processing_queries"?, "processing_seconds"?}` | how that return ends |
 //! | `POST /mock/transactions` | `{"sub_mchid", "transaction_id", "amount"}` | declare a paid transaction (fen) |
-//! | `GET /mock/transactions?transaction_id=T` | | transactions (amount, split, succeeded, returned, unsplit, finished), with their splits and returns |
-//! | `POST /mock/notify-urls` | `{"account", "url", "mchid"?}` | where the profit-sharing notifications of receiver `account` go |
+//! | `GET /mock/transactions?transaction_id=T` | | transactions with their splits and returns |
+//! | `POST /mock/notify-urls` | `{"account", "url", "mchid"?}` | where receiver `account`'s notifications go |
 //! | `GET /mock/notify-urls` | | the URLs registered |
-//! | `POST /mock/settings` | `{"strict_transactions"?, "rate_limits"?}` | switch the rules on or off; answers the settings |
+//! | `POST /mock/settings` | `{"strict_transactions"?, "rate_limits"?, "frequency_limit"?, "rate_limit_code"?, "platform_mchids"?}` | change the rules; answers them all |
 //! | `GET /mock/settings` | | the settings |
-//! | `POST /mock/faults` | `{"kind", "route"?, "count"?, "retry_after"?, "delay_ms"?}` | inject a fault into the next `count` requests on `route` (`any`, `create`, `query`, `certificates`, `add_receiver`, `delete_receiver`, `create_split`, `query_split`, `finish_order`, `unsplit_amount`, `create_return`, `query_return`) |
-//! | `POST /mock/merchants` | `{"mchid", "serial", "public_key", "apiv3_key"?}` | accept another merchant (PEM public key); with `apiv3_key` it is in certificate mode, without one a key is generated; answers the key |
-//! | `GET /mock/merchants` | | every merchant: `mchid`, `serial`, `apiv3_key` (its text, `null` when given to the builder as a key), `certificate_mode` |
-//! | `GET /mock/receivers?mchid=M` | | the receivers added (every merchant's without `mchid`), names decrypted |
-//! | `POST /mock/notifications` | `{"url", "mchid"?, "event_type"?, "original_type"?, "summary"?, "associated_data"?, "resource": {…}}` | notify: deliver a new notification to `url` on WeChat Pay's retry schedule; answers its `id` at once |
-//! | `POST /mock/notifications/build` | as above, without `url` | the notification's `id`, `headers` and `body`, not delivered (to feed a handler under test) |
-//! | `GET /mock/notifications` | | every delivery: `id`, `url`, `attempts` (`status` or `error`, `acknowledged`), `delivered`, `gave_up` |
-//! | `POST /mock/platform-certificates` | `{"certificate", "private_key"}` | publish a platform certificate (PEM); answers its serial |
-//! | `POST /mock/sign-with` | `{"key": "public-key"}` or `{"key": "platform-certificate", "serial"?}` | which key signs answers |
-//! | `POST /mock/platform-certificates/retire` | `{"serial"}` | stop publishing one |
-//! | `GET /mock/log?limit=N` | | the last answers (method, path, status, Request-ID) |
-//! | `POST /mock/reset` | | forget orders, outcomes, faults, the log, receivers, notification deliveries, transactions, splits, returns and notify URLs (the settings stay) |
-//!
-//! Bodies are strict: a field the route does not take is refused, naming it.
+//! | `POST /mock/faults` | `{"kind", "route"? ("any"), "count"? (1), "retry_after"? (none), "delay_ms"? (2000)}` | arm a fault; answers `armed` with every value used |
+//! | `POST /mock/merchants` | `{"mchid", "serial", "public_key", "apiv3_key"?}` | accept another merchant; answers its APIv3 key |
+//! | `GET /mock/merchants` | | every merchant |
+//! | `GET /mock/receivers?mchid=M` | | the receivers added, names decrypted |
+//! | `POST /mock/notifications` | `{"url", "mchid"?, "event_type"?, "original_type"?, "summary"?, "associated_data"?, "resource"}` | deliver a notification; answers its `id` |
+//! | `POST /mock/notifications/build` | as above, without `url` | the notification's `id`, `headers` and `body`, not delivered |
+//! | `GET /mock/notifications` | | every delivery and its attempts |
+//! | `POST /mock/platform-certificates` | `{"certificate", "private_key"}` | publish (checked: the key is the certificate's, RSA ≥ 2048); answers `serial`, `valid`, `warning` |
+//! | `POST /mock/sign-with` | `{"key": "public-key"\|"platform-certificate", "serial"? (last published), "mchid"? (every merchant)}` | which key signs answers; 404 for an unknown serial or merchant |
+//! | `POST /mock/platform-certificates/retire` | `{"serial"}` | stop publishing one; 404 when it is not published |
+//! | `GET /mock/log?limit=N` | | the last N answers (default 100) |
+//! | `POST /mock/reset` | `{"keep"?: ["merchants", "certificates", "settings"]}` | back to the start-up state, keeping what `keep` names |
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use wechatpay_core::{FailReason, PublicKey};
 
+use crate::faults::RateLimitCode;
 use crate::faults::{Fault, Route};
-use crate::ledger::{NotifyUrl, ReturnOutcome, ShareOutcome};
+use crate::ledger::{NotifyUrl, Processing, ReturnOutcome, ShareOutcome};
 use crate::notify::NotificationSpec;
+use crate::outbox;
 use crate::reply::Reply;
-use crate::simulator::Simulator;
-use crate::state::{Apiv3, Merchant, Outcome, Platform, Processing};
-
-fn bad(message: impl Into<String>) -> Reply {
-    Reply::error(400, "PARAM_ERROR", message)
-}
-
-fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, Reply> {
-    serde_json::from_slice(body).map_err(|e| bad(format!("the body is not the JSON expected: {e}")))
-}
+use crate::request::{enum_form_problem, query_param};
+use crate::state::{Apiv3, Keep, Outcome, State};
+use crate::steer::{self, Key, Refusal, SettingsChange};
+use crate::strict::{self, Body, Field, Ty, opt, req};
 
 fn ok(extra: Value) -> Reply {
     let mut body = json!({ "ok": true });
@@ -54,9 +50,27 @@ fn ok(extra: Value) -> Reply {
     Reply::json(200, &body)
 }
 
+/// Every control path and the methods it takes.
+const PATHS: [(&str, &[&str]); 14] = [
+    ("/mock/outcomes", &["POST"]),
+    ("/mock/transactions", &["GET", "POST"]),
+    ("/mock/notify-urls", &["GET", "POST"]),
+    ("/mock/settings", &["GET", "POST"]),
+    ("/mock/faults", &["POST"]),
+    ("/mock/merchants", &["GET", "POST"]),
+    ("/mock/receivers", &["GET"]),
+    ("/mock/notifications", &["GET", "POST"]),
+    ("/mock/notifications/build", &["POST"]),
+    ("/mock/platform-certificates", &["POST"]),
+    ("/mock/platform-certificates/retire", &["POST"]),
+    ("/mock/sign-with", &["POST"]),
+    ("/mock/log", &["GET"]),
+    ("/mock/reset", &["POST"]),
+];
+
 /// Answers a control request at `now`.
 pub(crate) fn handle(
-    sim: &Simulator,
+    state: &State,
     method: &str,
     path: &str,
     query: &str,
@@ -64,154 +78,174 @@ pub(crate) fn handle(
     now: i64,
 ) -> Reply {
     let result = match (method, path) {
-        ("GET", "/mock/merchants") => Ok(merchants(sim)),
-        ("GET", "/mock/receivers") => receivers(sim, query),
-        ("POST", "/mock/notifications") => notify(sim, body, now),
-        ("POST", "/mock/notifications/build") => build_notification(sim, body, now),
+        ("GET", "/mock/merchants") => Ok(merchants(state)),
+        ("GET", "/mock/receivers") => receivers(state, query),
+        ("POST", "/mock/notifications") => notify(state, body, now),
+        ("POST", "/mock/notifications/build") => build_notification(state, body, now),
         ("GET", "/mock/notifications") => Ok(Reply::json(
             200,
-            &json!({ "notifications": sim.deliveries() }),
+            &json!({ "notifications": state.deliveries().all() }),
         )),
-        ("POST", "/mock/outcomes") => outcome(sim, body),
-        ("POST", "/mock/faults") => fault(sim, body),
-        ("POST", "/mock/merchants") => merchant(sim, body),
-        ("POST", "/mock/platform-certificates") => publish(sim, body),
-        ("POST", "/mock/platform-certificates/retire") => retire(sim, body),
-        ("POST", "/mock/sign-with") => sign_with(sim, body),
-        ("GET", "/mock/log") => Ok(log(sim, query)),
-        ("POST", "/mock/reset") => {
-            sim.state.reset();
-            Ok(ok(json!({})))
-        }
-        ("POST", "/mock/transactions") => declare(sim, body),
-        ("GET", "/mock/transactions") => transactions(sim, query),
-        ("POST", "/mock/notify-urls") => notify_url(sim, body),
+        ("POST", "/mock/outcomes") => outcome(state, body),
+        ("POST", "/mock/faults") => fault(state, body),
+        ("POST", "/mock/merchants") => merchant(state, body),
+        ("POST", "/mock/platform-certificates") => publish(state, body, now),
+        ("POST", "/mock/platform-certificates/retire") => retire(state, body),
+        ("POST", "/mock/sign-with") => sign_with(state, body),
+        ("GET", "/mock/log") => log(state, query),
+        ("POST", "/mock/reset") => reset(state, body),
+        ("POST", "/mock/transactions") => declare(state, body),
+        ("GET", "/mock/transactions") => transactions(state, query),
+        ("POST", "/mock/notify-urls") => notify_url(state, body),
         ("GET", "/mock/notify-urls") => Ok(Reply::json(
             200,
-            &json!({ "notify_urls": sim.state.ledger().notify_urls() }),
+            &json!({ "notify_urls": state.ledger().notify_urls() }),
         )),
-        ("POST", "/mock/settings") => settings(sim, body),
-        ("GET", "/mock/settings") => Ok(Reply::json(200, &json!(sim.state.ledger().settings))),
-        (
-            _,
-            "/mock/outcomes"
-            | "/mock/faults"
-            | "/mock/merchants"
-            | "/mock/platform-certificates"
-            | "/mock/platform-certificates/retire"
-            | "/mock/sign-with"
-            | "/mock/log"
-            | "/mock/reset"
-            | "/mock/receivers"
-            | "/mock/notifications"
-            | "/mock/notifications/build"
-            | "/mock/transactions"
-            | "/mock/notify-urls"
-            | "/mock/settings",
-        ) => Err(Reply::error(
-            405,
-            "METHOD_NOT_ALLOWED",
-            "see the control API's table for each path's method",
-        )),
-        _ => Err(Reply::error(404, "NOT_FOUND", "no such control endpoint")),
+        ("POST", "/mock/settings") => settings(state, body),
+        ("GET", "/mock/settings") => Ok(Reply::json(200, &json!(state.ledger().settings))),
+        _ => Err(match PATHS.iter().find(|(p, _)| *p == path) {
+            Some((_, methods)) => Reply::error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                format!(
+                    "{} {path}: this path takes {}",
+                    method.chars().take(16).collect::<String>(),
+                    methods.join(" or ")
+                ),
+            ),
+            None => Reply::error(
+                404,
+                "NOT_FOUND",
+                format!(
+                    "no control endpoint {}; they are {}",
+                    path.chars().take(128).collect::<String>(),
+                    PATHS.map(|(p, _)| p).join(", ")
+                ),
+            ),
+        }),
     };
     result.unwrap_or_else(|reply| reply)
 }
 
-fn outcome(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        sub_mchid: String,
-        transaction_id: Option<String>,
-        out_order_no: Option<String>,
-        receiver_account: Option<String>,
-        out_return_no: Option<String>,
-        result: String,
-        fail_reason: Option<String>,
-        processing_queries: Option<u32>,
-        processing_seconds: Option<u64>,
-    }
-    let b: Body = parse(body)?;
-    let processing = match (b.processing_queries, b.processing_seconds) {
+/// Reads a body strictly for `method path`.
+fn read(body: &[u8], route: &str, fields: &[Field]) -> Result<Body, Reply> {
+    strict::read(body, route, fields)
+}
+
+fn refused(r: Refusal) -> Reply {
+    r.into_reply()
+}
+
+fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/outcomes",
+        &[
+            req("sub_mchid", Ty::Text),
+            opt("transaction_id", Ty::Text),
+            opt("out_order_no", Ty::Text),
+            opt("receiver_account", Ty::Text),
+            opt("out_return_no", Ty::Text),
+            req("result", Ty::Text),
+            opt("fail_reason", Ty::Text),
+            opt("processing_queries", Ty::Count),
+            opt("processing_seconds", Ty::Count),
+        ],
+    )?;
+    let processing = match (b.count("processing_queries"), b.count("processing_seconds")) {
         (None, None) => None,
         (q, s) => Some(Processing {
-            queries: q.unwrap_or(0),
+            queries: u32::try_from(q.unwrap_or(0)).unwrap_or(u32::MAX),
             seconds: i64::try_from(s.unwrap_or(0)).unwrap_or(i64::MAX),
         }),
     };
-    let reason = |reason: Option<String>, example: &str| match reason {
-        Some(r) if enum_form(&r) => Ok(r),
-        Some(_) => Err(bad(format!(
-            "fail_reason must be an uppercase value such as {example}"
-        ))),
-        None => Err(bad(format!("a fail_reason is required, e.g. {example}"))),
+    let sub_mchid = b.text("sub_mchid").unwrap_or_default();
+    let result = b.text("result").unwrap_or_default();
+    let fail_reason = b.text("fail_reason");
+    let bad = |field: &str, message: &str| Reply::param_error(field, None, message);
+    let reason = |reason: Option<String>, with: &str, example: &str| match reason {
+        Some(r) if enum_form_problem(&r).is_none() => Ok(r),
+        Some(_) => Err(bad(
+            "fail_reason",
+            &format!("must be an uppercase value such as {example}"),
+        )),
+        None => Err(bad(
+            "fail_reason",
+            &format!("is required with {with}, e.g. {example}"),
+        )),
     };
-    let bound = sim.state.order_bound();
-    match (b.transaction_id, b.out_order_no, b.out_return_no) {
-        // A split's shares.
+    let only_with = |with: &str| bad("fail_reason", &format!("goes with {with} only"));
+    match (
+        b.text("transaction_id"),
+        b.text("out_order_no"),
+        b.text("out_return_no"),
+    ) {
         (None, Some(out_order_no), None) => {
-            let outcome = match (b.result.as_str(), b.fail_reason) {
+            let outcome = match (result.as_str(), fail_reason) {
                 ("SUCCESS", None) => ShareOutcome::Success,
-                ("CLOSED", r) => ShareOutcome::Closed(reason(r, "NO_RELATION")?),
+                ("CLOSED", r) => ShareOutcome::Closed(reason(r, "CLOSED", "NO_RELATION")?),
                 ("PENDING", None) => ShareOutcome::Pending,
-                ("SUCCESS" | "PENDING", Some(_)) => {
-                    return Err(bad("fail_reason goes with CLOSED only"));
+                ("SUCCESS" | "PENDING", Some(_)) => return Err(only_with("CLOSED")),
+                _ => {
+                    return Err(bad(
+                        "result",
+                        "a split's result is SUCCESS, CLOSED or PENDING",
+                    ));
                 }
-                _ => return Err(bad("a split's result must be SUCCESS, CLOSED or PENDING")),
             };
-            sim.state.ledger().plan_share(
-                &b.sub_mchid,
+            let account = b.text("receiver_account");
+            steer::plan_share(
+                state,
+                &sub_mchid,
                 &out_order_no,
-                b.receiver_account.as_deref(),
+                account.as_deref(),
                 outcome,
                 processing,
-                bound,
             );
         }
-        // A return.
         (None, None, Some(out_return_no)) => {
-            if b.receiver_account.is_some() {
-                return Err(bad("receiver_account goes with out_order_no only"));
+            if b.has("receiver_account") {
+                return Err(bad("receiver_account", "goes with out_order_no only"));
             }
-            let outcome = match (b.result.as_str(), b.fail_reason) {
+            let outcome = match (result.as_str(), fail_reason) {
                 ("SUCCESS", None) => ReturnOutcome::Success,
-                ("FAIL", r) => ReturnOutcome::Fail(reason(r, "ACCOUNT_ABNORMAL")?),
+                ("FAIL", r) => ReturnOutcome::Fail(reason(r, "FAIL", "ACCOUNT_ABNORMAL")?),
                 ("PROCESSING", None) => ReturnOutcome::Processing,
-                ("SUCCESS" | "PROCESSING", Some(_)) => {
-                    return Err(bad("fail_reason goes with FAIL only"));
+                ("SUCCESS" | "PROCESSING", Some(_)) => return Err(only_with("FAIL")),
+                _ => {
+                    return Err(bad(
+                        "result",
+                        "a return's result is SUCCESS, FAIL or PROCESSING",
+                    ));
                 }
-                _ => return Err(bad("a return's result must be SUCCESS, FAIL or PROCESSING")),
             };
-            sim.state.ledger().plan_return(
-                &b.sub_mchid,
-                &out_return_no,
-                outcome,
-                processing,
-                bound,
-            );
+            steer::plan_return(state, &sub_mchid, &out_return_no, outcome, processing);
         }
-        // An after-sales order.
         (Some(transaction_id), None, None) => {
-            if b.receiver_account.is_some() {
-                return Err(bad("receiver_account goes with out_order_no only"));
+            if b.has("receiver_account") {
+                return Err(bad("receiver_account", "goes with out_order_no only"));
             }
-            let outcome = match (b.result.as_str(), b.fail_reason) {
+            let outcome = match (result.as_str(), fail_reason) {
                 ("SUCCESS", None) => Outcome::Success,
-                ("FAILED", Some(reason)) if !reason.is_empty() => {
-                    Outcome::Failed(FailReason::from(reason))
+                ("FAILED", r) => {
+                    Outcome::Failed(FailReason::from(reason(r, "FAILED", "NO_RELATION")?))
                 }
-                ("FAILED", _) => return Err(bad("FAILED needs a fail_reason, e.g. NO_RELATION")),
-                ("SUCCESS", Some(_)) => return Err(bad("fail_reason goes with FAILED only")),
+                ("SUCCESS" | "PROCESSING", Some(_)) => return Err(only_with("FAILED")),
                 // Stays PROCESSING: an outcome that never comes.
                 ("PROCESSING", None) => Outcome::StaysProcessing,
-                _ => return Err(bad("result must be SUCCESS, FAILED or PROCESSING")),
+                _ => {
+                    return Err(bad(
+                        "result",
+                        "an after-sales order's result is SUCCESS, FAILED or PROCESSING",
+                    ));
+                }
             };
-            sim.state
-                .plan_with(&b.sub_mchid, &transaction_id, outcome, processing);
+            steer::plan_order(state, &sub_mchid, &transaction_id, outcome, processing);
         }
         _ => {
-            return Err(bad(
+            return Err(Reply::error(
+                400,
+                "PARAM_ERROR",
                 "name one record: transaction_id (an after-sales order), out_order_no (a split) or out_return_no (a return)",
             ));
         }
@@ -219,51 +253,38 @@ fn outcome(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
     Ok(ok(json!({})))
 }
 
-/// 1 to 64 of `A-Z`, `0-9`, `_`.
-fn enum_form(value: &str) -> bool {
-    crate::after_sales::enum_form_problem(value).is_none()
-}
-
-fn declare(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        sub_mchid: String,
-        transaction_id: String,
-        amount: i64,
-    }
-    let b: Body = parse(body)?;
-    if let Some(issue) = crate::after_sales::id_problem(&b.sub_mchid) {
-        return Err(Reply::param_error("sub_mchid", None, issue));
-    }
-    if let Some(issue) =
-        crate::after_sales::text_problem(&b.transaction_id, crate::after_sales::MAX_ID)
-    {
-        return Err(Reply::param_error("transaction_id", None, issue));
-    }
-    if b.amount <= 0 {
-        return Err(Reply::param_error(
-            "amount",
-            None,
-            format!("must be a positive number of fen, got {}", b.amount),
-        ));
-    }
-    let bound = sim.state.order_bound();
-    let tx = sim
-        .state
-        .ledger()
-        .declare(&b.sub_mchid, &b.transaction_id, b.amount, bound)
-        .map_err(|message| Reply::error(400, "INVALID_REQUEST", message))?;
+fn declare(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/transactions",
+        &[
+            req("sub_mchid", Ty::Text),
+            req("transaction_id", Ty::Text),
+            req("amount", Ty::Int),
+        ],
+    )?;
+    let tx = steer::declare_transaction(
+        state,
+        &b.text("sub_mchid").unwrap_or_default(),
+        &b.text("transaction_id").unwrap_or_default(),
+        b.int("amount").unwrap_or_default(),
+    )
+    .map_err(refused)?;
     Ok(ok(json!({ "transaction": tx })))
 }
 
-fn transactions(sim: &Simulator, query: &str) -> Result<Reply, Reply> {
-    let only = match crate::after_sales::query_param(query, "transaction_id") {
-        None => None,
-        Some(Ok(t)) => Some(t),
-        Some(Err(())) => return Err(bad("transaction_id is not UTF-8 once decoded")),
-    };
-    let ledger = sim.state.ledger();
+/// The first value of query parameter `name`, refused when it is not UTF-8 once decoded.
+fn param(query: &str, name: &str) -> Result<Option<String>, Reply> {
+    match query_param(query, name) {
+        None => Ok(None),
+        Some(Ok(v)) => Ok(Some(v)),
+        Some(Err(())) => Err(Reply::query_param_error(name, "is not UTF-8 once decoded")),
+    }
+}
+
+fn transactions(state: &State, query: &str) -> Result<Reply, Reply> {
+    let only = param(query, "transaction_id")?;
+    let ledger = state.ledger();
     let listed: Vec<Value> = ledger
         .transactions()
         .into_iter()
@@ -282,92 +303,141 @@ fn transactions(sim: &Simulator, query: &str) -> Result<Reply, Reply> {
     Ok(Reply::json(200, &json!({ "transactions": listed })))
 }
 
-fn notify_url(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        account: String,
-        url: String,
-        mchid: Option<String>,
-    }
-    let b: Body = parse(body)?;
-    if let Some(issue) = crate::after_sales::text_problem(&b.account, 64) {
-        return Err(Reply::param_error("account", None, issue));
-    }
-    crate::notify::check_url(&b.url).map_err(|issue| Reply::param_error("url", None, issue))?;
-    if let Some(m) = &b.mchid
-        && sim.state.merchant(m).is_none()
-    {
-        return Err(Reply::param_error(
-            "mchid",
-            None,
-            "is not a merchant the mock knows (its APIv3 key encrypts the notifications)",
-        ));
-    }
+fn notify_url(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/notify-urls",
+        &[
+            req("account", Ty::Text),
+            req("url", Ty::Text),
+            opt("mchid", Ty::Text),
+        ],
+    )?;
     let entry = NotifyUrl {
-        account: b.account,
-        url: b.url,
-        mchid: b.mchid,
+        account: b.text("account").unwrap_or_default(),
+        url: b.text("url").unwrap_or_default(),
+        mchid: b.text("mchid"),
     };
-    let bound = sim.state.order_bound();
-    sim.state.ledger().set_notify_url(entry.clone(), bound);
+    let entry = steer::set_notify_url(state, entry).map_err(refused)?;
     Ok(ok(json!({ "notify_url": entry })))
 }
 
-fn settings(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Body {
-        strict_transactions: Option<bool>,
-        rate_limits: Option<bool>,
-    }
-    let b: Body = parse(body)?;
-    let mut ledger = sim.state.ledger();
-    if let Some(on) = b.strict_transactions {
-        ledger.settings.strict_transactions = on;
-    }
-    if let Some(on) = b.rate_limits {
-        ledger.settings.rate_limits = on;
-    }
-    Ok(ok(json!({ "settings": ledger.settings })))
+fn settings(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/settings",
+        &[
+            opt("strict_transactions", Ty::Bool),
+            opt("rate_limits", Ty::Bool),
+            opt("frequency_limit", Ty::CountOrNull),
+            opt("rate_limit_code", Ty::Text),
+            opt("platform_mchids", Ty::TextListOrNull),
+        ],
+    )?;
+    let rate_limit_code = match b.text("rate_limit_code") {
+        None => None,
+        Some(code) => Some(RateLimitCode::parse(&code).ok_or_else(|| {
+            Reply::param_error(
+                "rate_limit_code",
+                Some(&json!(code)),
+                "must be FREQUENCY_LIMITED, RATELIMIT_EXCEEDED or RATE_LIMITED",
+            )
+        })?),
+    };
+    let change = SettingsChange {
+        strict_transactions: b.flag("strict_transactions"),
+        rate_limits: b.flag("rate_limits"),
+        frequency_limit: b.has("frequency_limit").then(|| {
+            b.count("frequency_limit")
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        }),
+        rate_limit_code,
+        platform_mchids: b
+            .has("platform_mchids")
+            .then(|| b.texts("platform_mchids").unwrap_or_default()),
+    };
+    let now = steer::settings(state, change).map_err(refused)?;
+    Ok(ok(json!({ "settings": now })))
 }
 
-fn fault(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    struct Body {
-        kind: String,
-        route: Option<String>,
-        count: Option<usize>,
-        retry_after: Option<u64>,
-        delay_ms: Option<u64>,
-    }
-    let b: Body = parse(body)?;
-    let route = match b.route.as_deref().unwrap_or("any") {
-        "any" => Route::Any,
-        "create" => Route::CreateAfterSales,
-        "query" => Route::QueryAfterSales,
-        "certificates" => Route::Certificates,
-        "add_receiver" => Route::AddReceiver,
-        "delete_receiver" => Route::DeleteReceiver,
-        "create_split" => Route::CreateSplit,
-        "query_split" => Route::QuerySplit,
-        "finish_order" => Route::FinishOrder,
-        "unsplit_amount" => Route::UnsplitAmount,
-        "create_return" => Route::CreateReturn,
-        "query_return" => Route::QueryReturn,
-        other => {
-            return Err(bad(format!(
-                "route {other:?}: any, create, query, certificates, add_receiver, delete_receiver, create_split, query_split, finish_order, unsplit_amount, create_return or query_return"
-            )));
-        }
+/// The route names of `POST /mock/faults`, and their routes.
+const ROUTES: [(&str, Route); 12] = [
+    ("any", Route::Any),
+    ("create", Route::CreateAfterSales),
+    ("query", Route::QueryAfterSales),
+    ("certificates", Route::Certificates),
+    ("add_receiver", Route::AddReceiver),
+    ("delete_receiver", Route::DeleteReceiver),
+    ("create_split", Route::CreateSplit),
+    ("query_split", Route::QuerySplit),
+    ("finish_order", Route::FinishOrder),
+    ("unsplit_amount", Route::UnsplitAmount),
+    ("create_return", Route::CreateReturn),
+    ("query_return", Route::QueryReturn),
+];
+
+/// The fault kinds of `POST /mock/faults`.
+const KINDS: [&str; 12] = [
+    "system_error",
+    "processed_then_system_error",
+    "frequency_limited",
+    "service_unavailable_html",
+    "processed_then_slow",
+    "delay",
+    "processed_then_bad_signature",
+    "broken_signature",
+    "stale_timestamp",
+    "unknown_serial",
+    "signature_probe",
+    "missing_signature",
+];
+
+/// The default wait of `processed_then_slow`, in milliseconds.
+const DEFAULT_DELAY_MS: u64 = 2_000;
+
+fn fault(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/faults",
+        &[
+            req("kind", Ty::Text),
+            opt("route", Ty::Text),
+            opt("count", Ty::Count),
+            opt("retry_after", Ty::Count),
+            opt("delay_ms", Ty::Count),
+        ],
+    )?;
+    let route_name = b.text("route").unwrap_or_else(|| "any".to_owned());
+    let Some((_, route)) = ROUTES.iter().find(|(n, _)| *n == route_name) else {
+        return Err(Reply::param_error(
+            "route",
+            Some(&json!(route_name)),
+            format!("must be one of {}", ROUTES.map(|(n, _)| n).join(", ")),
+        ));
     };
-    let delay = std::time::Duration::from_millis(b.delay_ms.unwrap_or(2_000));
-    let fault = match b.kind.as_str() {
+    let kind = b.text("kind").unwrap_or_default();
+    let retry_after = b.count("retry_after");
+    let delay_ms = b.count("delay_ms");
+    let is_delay = matches!(kind.as_str(), "processed_then_slow" | "delay");
+    if retry_after.is_some() && kind != "frequency_limited" {
+        return Err(Reply::param_error(
+            "retry_after",
+            None,
+            "goes with kind frequency_limited only",
+        ));
+    }
+    if delay_ms.is_some() && !is_delay {
+        return Err(Reply::param_error(
+            "delay_ms",
+            None,
+            "goes with kind processed_then_slow only",
+        ));
+    }
+    let delay = std::time::Duration::from_millis(delay_ms.unwrap_or(DEFAULT_DELAY_MS));
+    let fault = match kind.as_str() {
         "system_error" => Fault::SystemError,
         "processed_then_system_error" => Fault::ProcessedThenSystemError,
-        "frequency_limited" => Fault::FrequencyLimited {
-            retry_after: b.retry_after,
-        },
+        "frequency_limited" => Fault::FrequencyLimited { retry_after },
         "service_unavailable_html" => Fault::ServiceUnavailableHtml,
         "processed_then_slow" | "delay" => Fault::Delay(delay),
         "processed_then_bad_signature" | "broken_signature" => Fault::BrokenSignature,
@@ -375,44 +445,58 @@ fn fault(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
         "unknown_serial" => Fault::UnknownSerial,
         "signature_probe" => Fault::SignatureProbe,
         "missing_signature" => Fault::MissingSignature,
-        other => {
-            return Err(bad(format!(
-                "kind {other:?}: system_error, processed_then_system_error, frequency_limited, service_unavailable_html, processed_then_slow, processed_then_bad_signature, stale_timestamp, unknown_serial, signature_probe or missing_signature"
-            )));
+        _ => {
+            return Err(Reply::param_error(
+                "kind",
+                Some(&json!(kind)),
+                format!("must be one of {}", KINDS.join(", ")),
+            ));
         }
     };
-    let count = b.count.unwrap_or(1).min(1_000_000);
-    sim.state.arm(route, fault, count);
-    Ok(ok(json!({ "armed": count })))
+    let count = b.count("count").unwrap_or(1);
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    steer::arm(state, *route, fault, count).map_err(refused)?;
+    let mut armed = json!({ "kind": kind, "route": route_name, "count": count });
+    if let Some(map) = armed.as_object_mut() {
+        if kind == "frequency_limited" {
+            map.insert("retry_after".into(), json!(retry_after));
+        }
+        if is_delay {
+            map.insert("delay_ms".into(), json!(delay.as_millis()));
+        }
+    }
+    Ok(ok(json!({ "armed": armed })))
 }
 
-fn merchant(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    struct Body {
-        mchid: String,
-        serial: String,
-        public_key: String,
-        apiv3_key: Option<String>,
-    }
-    let b: Body = parse(body)?;
-    if b.mchid.is_empty() || !b.mchid.bytes().all(|c| c.is_ascii_digit()) || b.mchid.len() > 32 {
-        return Err(bad("mchid must be 1 to 32 digits"));
-    }
-    let public_key =
-        PublicKey::from_pem(&b.public_key).map_err(|e| bad(format!("public_key: {e}")))?;
-    let mut merchant = Merchant::new(b.serial, public_key);
-    if let Some(text) = b.apiv3_key.as_deref() {
-        merchant.apiv3 = Apiv3::from_text(text).map_err(|e| bad(format!("apiv3_key: {e}")))?;
-        merchant.certificate_mode = true;
-    }
-    let apiv3_key = merchant.apiv3.text.clone();
-    sim.state.add_merchant(b.mchid.clone(), merchant);
-    Ok(ok(json!({ "mchid": b.mchid, "apiv3_key": apiv3_key })))
+fn merchant(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/merchants",
+        &[
+            req("mchid", Ty::Text),
+            req("serial", Ty::Text),
+            req("public_key", Ty::Text),
+            opt("apiv3_key", Ty::Text),
+        ],
+    )?;
+    let public_key = PublicKey::from_pem(&b.text("public_key").unwrap_or_default())
+        .map_err(|e| Reply::param_error("public_key", None, e.to_string()))?;
+    let apiv3 = match b.text("apiv3_key") {
+        None => None,
+        Some(text) => Some(
+            Apiv3::from_text(&text)
+                .map_err(|e| Reply::param_error("apiv3_key", None, e.to_string()))?,
+        ),
+    };
+    let mchid = b.text("mchid").unwrap_or_default();
+    let serial = b.text("serial").unwrap_or_default();
+    let apiv3_key =
+        steer::add_merchant(state, &mchid, &serial, public_key, apiv3).map_err(refused)?;
+    Ok(ok(json!({ "mchid": mchid, "apiv3_key": apiv3_key })))
 }
 
-fn merchants(sim: &Simulator) -> Reply {
-    let all: Vec<Value> = sim
-        .state
+fn merchants(state: &State) -> Reply {
+    let all: Vec<Value> = state
         .merchants()
         .into_iter()
         .map(|(mchid, m)| {
@@ -421,122 +505,70 @@ fn merchants(sim: &Simulator) -> Reply {
                 "serial": m.serial,
                 "apiv3_key": m.apiv3.text,
                 "certificate_mode": m.certificate_mode,
+                "signed_with": state.signer_for(&mchid).serial,
             })
         })
         .collect();
     Reply::json(200, &json!({ "merchants": all }))
 }
 
-fn receivers(sim: &Simulator, query: &str) -> Result<Reply, Reply> {
-    let mchid = match crate::after_sales::query_param(query, "mchid") {
-        None => None,
-        Some(Ok(m)) => Some(m),
-        Some(Err(())) => return Err(bad("mchid is not UTF-8 once decoded")),
-    };
+fn receivers(state: &State, query: &str) -> Result<Reply, Reply> {
+    let mchid = param(query, "mchid")?;
     Ok(Reply::json(
         200,
-        &json!({ "receivers": sim.state.receivers(mchid.as_deref()) }),
+        &json!({ "receivers": state.receivers(mchid.as_deref()) }),
     ))
 }
 
-/// The body of `POST /mock/notifications` (and `/build`, where `url` is not taken).
-struct NotifyBody {
-    url: Option<String>,
-    spec: NotificationSpec,
-}
-
-/// The fields `POST /mock/notifications` takes.
-const NOTIFY_FIELDS: [&str; 7] = [
-    "url",
-    "mchid",
-    "event_type",
-    "original_type",
-    "summary",
-    "associated_data",
-    "resource",
+/// The fields `POST /mock/notifications` takes (`/build` takes them but `url`).
+const NOTIFY_FIELDS: [Field; 7] = [
+    req("url", Ty::Text),
+    opt("mchid", Ty::Text),
+    opt("event_type", Ty::Text),
+    opt("original_type", Ty::Text),
+    opt("summary", Ty::Text),
+    opt("associated_data", Ty::Text),
+    req("resource", Ty::Object),
 ];
 
-/// Reads the body field by field, so that every refusal names its field.
-fn notify_body(body: &[u8]) -> Result<NotifyBody, Reply> {
-    let obj: serde_json::Map<String, Value> = parse(body)?;
-    if let Some(unknown) = obj.keys().find(|k| !NOTIFY_FIELDS.contains(&k.as_str())) {
-        let shown: String = unknown.chars().take(64).collect();
-        return Err(Reply::param_error(
-            &shown,
-            None,
-            format!(
-                "is not a field of this request; expected {}",
-                NOTIFY_FIELDS.join(", ")
-            ),
-        ));
-    }
-    let text = |name: &str| match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(Reply::param_error(name, Some(other), "must be a string")),
-    };
-    let resource = match obj.get("resource") {
-        Some(Value::Object(r)) => Value::Object(r.clone()),
-        None | Some(Value::Null) => {
-            return Err(Reply::param_error(
-                "resource",
-                None,
-                "is required: the resource to encrypt, a JSON object",
-            ));
-        }
-        Some(other) => {
-            return Err(Reply::param_error(
-                "resource",
-                Some(other),
-                "must be a JSON object",
-            ));
-        }
-    };
-    let mut spec = NotificationSpec::new(resource);
-    spec.mchid = text("mchid")?;
-    if let Some(e) = text("event_type")? {
+/// The notification a body describes.
+fn spec_of(b: &Body) -> NotificationSpec {
+    let mut spec = NotificationSpec::new(b.object("resource").unwrap_or_default());
+    spec.mchid = b.text("mchid");
+    if let Some(e) = b.text("event_type") {
         spec.event_type = e;
     }
-    if let Some(o) = text("original_type")? {
+    if let Some(o) = b.text("original_type") {
         spec.original_type = o;
     }
-    spec.summary = text("summary")?;
-    if let Some(a) = text("associated_data")? {
+    spec.summary = b.text("summary");
+    if let Some(a) = b.text("associated_data") {
         spec.associated_data = a;
     }
-    Ok(NotifyBody {
-        url: text("url")?,
-        spec,
-    })
+    spec
 }
 
 /// A refusal naming the field of a `wechatpay_core` input error.
-fn refused(e: &wechatpay_core::Error) -> Reply {
+fn refused_input(e: &wechatpay_core::Error) -> Reply {
     let text = e.to_string();
     match e.field() {
         Some(field) => {
             let prefix = format!("invalid `{field}`: ");
             Reply::param_error(field, None, text.strip_prefix(&prefix).unwrap_or(&text))
         }
-        None => bad(text),
+        None => Reply::error(400, "PARAM_ERROR", text),
     }
 }
 
-fn notify(sim: &Simulator, body: &[u8], now: i64) -> Result<Reply, Reply> {
-    let b = notify_body(body)?;
-    let Some(url) = b.url else {
-        return Err(Reply::param_error(
-            "url",
-            None,
-            "is required: where to POST the notification",
-        ));
-    };
-    let spec = b.spec;
-    let id = sim.notify(&url, &spec, now).map_err(|e| refused(&e))?;
+fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
+    let b = read(body, "POST /mock/notifications", &NOTIFY_FIELDS)?;
+    let url = b.text("url").unwrap_or_default();
+    let spec = spec_of(&b);
+    let id = outbox::record(state, &url, &spec, now).map_err(|e| refused_input(&e))?;
     let mchid = spec
         .mchid
         .clone()
-        .or_else(|| sim.state.primary().map(str::to_owned));
+        .or_else(|| state.primary().map(str::to_owned));
     Ok(ok(json!({
         "id": id,
         "url": url,
@@ -545,16 +577,9 @@ fn notify(sim: &Simulator, body: &[u8], now: i64) -> Result<Reply, Reply> {
     })))
 }
 
-fn build_notification(sim: &Simulator, body: &[u8], now: i64) -> Result<Reply, Reply> {
-    let b = notify_body(body)?;
-    if b.url.is_some() {
-        return Err(Reply::param_error(
-            "url",
-            None,
-            "is not taken here: POST /mock/notifications delivers",
-        ));
-    }
-    let n = sim.notification(&b.spec, now).map_err(|e| refused(&e))?;
+fn build_notification(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
+    let b = read(body, "POST /mock/notifications/build", &NOTIFY_FIELDS[1..])?;
+    let n = outbox::build(state, &spec_of(&b), None, now).map_err(|e| refused_input(&e))?;
     let headers: serde_json::Map<String, Value> = n
         .headers
         .iter()
@@ -567,58 +592,104 @@ fn build_notification(sim: &Simulator, body: &[u8], now: i64) -> Result<Reply, R
     })))
 }
 
-fn publish(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    struct Body {
-        certificate: String,
-        private_key: String,
-    }
-    let b: Body = parse(body)?;
-    let platform =
-        Platform::load(&b.certificate, &b.private_key).map_err(|e| bad(e.to_string()))?;
-    let serial = platform.cert.serial().to_owned();
-    sim.state.add_platform(platform);
-    Ok(ok(json!({ "serial": serial })))
+fn publish(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/platform-certificates",
+        &[req("certificate", Ty::Text), req("private_key", Ty::Text)],
+    )?;
+    let published = steer::publish(
+        state,
+        &b.text("certificate").unwrap_or_default(),
+        &b.text("private_key").unwrap_or_default(),
+        now,
+    )
+    .map_err(refused)?;
+    Ok(ok(json!({
+        "serial": published.serial,
+        "valid": published.warning.is_none(),
+        "warning": published.warning,
+    })))
 }
 
-#[derive(Deserialize)]
-struct Serial {
-    serial: String,
+fn retire(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/platform-certificates/retire",
+        &[req("serial", Ty::Text)],
+    )?;
+    let serial = b.text("serial").unwrap_or_default();
+    steer::retire(state, &serial).map_err(refused)?;
+    Ok(ok(json!({ "retired": serial })))
 }
 
-fn retire(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    let b: Serial = parse(body)?;
-    Ok(ok(
-        json!({ "retired": sim.state.retire_platform(&b.serial) }),
-    ))
-}
-
-fn sign_with(sim: &Simulator, body: &[u8]) -> Result<Reply, Reply> {
-    #[derive(Deserialize)]
-    struct Body {
-        key: String,
-        serial: Option<String>,
-    }
-    let b: Body = parse(body)?;
-    let signer = match b.key.as_str() {
-        "public-key" => sim.state.public_key_signer(),
-        "platform-certificate" => sim
-            .state
-            .platform_signer(b.serial.as_deref())
-            .ok_or_else(|| bad("no such platform certificate is published"))?,
-        _ => return Err(bad("key must be public-key or platform-certificate")),
+fn sign_with(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(
+        body,
+        "POST /mock/sign-with",
+        &[
+            req("key", Ty::Text),
+            opt("serial", Ty::Text),
+            opt("mchid", Ty::Text),
+        ],
+    )?;
+    let serial = b.text("serial");
+    let key = match b.text("key").as_deref() {
+        Some("public-key") if serial.is_some() => {
+            return Err(Reply::param_error(
+                "serial",
+                None,
+                "goes with key platform-certificate only",
+            ));
+        }
+        Some("public-key") => Key::PublicKey,
+        Some("platform-certificate") => Key::Platform(serial.as_deref()),
+        _ => {
+            return Err(Reply::param_error(
+                "key",
+                b.text("key").map(Value::String).as_ref(),
+                "must be public-key or platform-certificate",
+            ));
+        }
     };
-    let serial = signer.serial.clone();
-    sim.state.set_signer(signer);
-    Ok(ok(json!({ "serial": serial })))
+    let mchid = b.text("mchid");
+    let serial = steer::sign_with(state, key, mchid.as_deref()).map_err(refused)?;
+    Ok(ok(json!({ "serial": serial, "mchid": mchid })))
 }
 
-fn log(sim: &Simulator, query: &str) -> Reply {
-    let limit = crate::after_sales::query_param(query, "limit")
-        .and_then(Result::ok)
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(100);
-    let answers = sim.state.answers();
+fn log(state: &State, query: &str) -> Result<Reply, Reply> {
+    let limit = match param(query, "limit")? {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| Reply::query_param_error("limit", "must be a whole number, 0 or more"))?,
+    };
+    let answers = state.answers();
     let skip = answers.len().saturating_sub(limit);
-    Reply::json(200, &json!({ "answers": &answers[skip..] }))
+    Ok(Reply::json(200, &json!({ "answers": &answers[skip..] })))
+}
+
+fn reset(state: &State, body: &[u8]) -> Result<Reply, Reply> {
+    let b = read(body, "POST /mock/reset", &[opt("keep", Ty::TextList)])?;
+    let mut keep = Keep::default();
+    for item in b.texts("keep").unwrap_or_default() {
+        match item.as_str() {
+            "merchants" => keep.merchants = true,
+            "certificates" => keep.certificates = true,
+            "settings" => keep.settings = true,
+            _ => {
+                return Err(Reply::param_error(
+                    "keep",
+                    Some(&json!(item)),
+                    "lists merchants, certificates or settings",
+                ));
+            }
+        }
+    }
+    steer::reset(state, keep);
+    Ok(ok(json!({ "kept": {
+        "merchants": keep.merchants,
+        "certificates": keep.certificates,
+        "settings": keep.settings,
+    } })))
 }

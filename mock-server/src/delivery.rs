@@ -28,7 +28,7 @@ pub(crate) async fn deliver(simulator: Simulator, id: String) {
             return;
         };
         let result = post(&url, &request).await;
-        if simulator.state.log_to_stderr {
+        if simulator.log_to_stderr() {
             let shown: String = url.chars().take(256).collect();
             match &result {
                 AttemptResult::Answered { status, .. } => {

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
+
 /// Something going wrong on WeChat Pay's side, on demand.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,4 +81,42 @@ pub(crate) struct Armed {
     pub(crate) route: Route,
     pub(crate) fault: Fault,
     pub(crate) remaining: usize,
+}
+
+/// The code of a 429: WeChat Pay's documentation uses all three.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RateLimitCode {
+    /// `FREQUENCY_LIMITED` (the default).
+    #[default]
+    FrequencyLimited,
+    /// `RATELIMIT_EXCEEDED`.
+    #[serde(rename = "RATELIMIT_EXCEEDED")]
+    RatelimitExceeded,
+    /// `RATE_LIMITED`.
+    RateLimited,
+}
+
+impl RateLimitCode {
+    /// Every code, in the order documented.
+    pub const ALL: [Self; 3] = [
+        Self::FrequencyLimited,
+        Self::RatelimitExceeded,
+        Self::RateLimited,
+    ];
+
+    /// The code as it appears in the answer.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FrequencyLimited => "FREQUENCY_LIMITED",
+            Self::RatelimitExceeded => "RATELIMIT_EXCEEDED",
+            Self::RateLimited => "RATE_LIMITED",
+        }
+    }
+
+    /// The code named `text`, if it is one of the three.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
 }

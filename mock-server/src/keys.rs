@@ -116,14 +116,6 @@ pub fn random_hex(n: usize) -> String {
     random_from(b"0123456789ABCDEF", n)
 }
 
-/// `n` random letters and digits.
-pub(crate) fn random_alnum(n: usize) -> String {
-    random_from(
-        b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-        n,
-    )
-}
-
 fn random_from(alphabet: &[u8], n: usize) -> String {
     let mut buf = vec![0u8; n];
     // Randomness only names things in the mock; a failure of the OS generator leaves zeros,
@@ -142,4 +134,13 @@ pub(crate) fn test_merchant_key() -> Result<PrivateKey, Error> {
 /// The embedded test merchant's public key.
 pub(crate) fn test_merchant_public_key() -> Result<PublicKey, Error> {
     PublicKey::from_pem(TEST_MERCHANT_PUBLIC_KEY)
+}
+
+/// The fastest RSA backend compiled in: the mock is test infrastructure, not the code under
+/// test, so it should not be the bottleneck of a load test.
+pub(crate) fn fastest_backend() -> wechatpay_core::Backend {
+    wechatpay_core::Backend::all()
+        .last()
+        .copied()
+        .unwrap_or_default()
 }

@@ -24,9 +24,17 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::keys::random_digits;
+use crate::faults::RateLimitCode;
 use crate::reply::Reply;
-use crate::state::Processing;
+use crate::rng::Rng;
+
+/// How long a new record stays processing (an order `PROCESSING`, a share `PENDING`): for
+/// `queries` queries and `seconds` after it was made, both.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Processing {
+    pub(crate) queries: u32,
+    pub(crate) seconds: i64,
+}
 
 /// What a transaction nobody declared is taken to have paid, in fen (one billion yuan), unless
 /// the sandbox is strict about transactions (`--strict-transactions`).
@@ -327,8 +335,8 @@ pub struct NotifyUrl {
     pub mchid: Option<String>,
 }
 
-/// Switches of the money rules.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Switches of the sandbox's rules: the money rules, the frequency limits and who may call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Settings {
     /// Refuse splits, finishes and `amounts` of transactions nobody declared
@@ -339,6 +347,16 @@ pub struct Settings {
     /// for `POST orders`: one a second for the same transaction, 30 a second naming the same
     /// receiver, 300 a second from the same merchant.
     pub rate_limits: bool,
+    /// At most this many requests a second from one merchant, over every route (`None`, the
+    /// default: no limit); beyond it, 429 with [`Settings::rate_limit_code`] and
+    /// `Retry-After: 1`.
+    pub frequency_limit: Option<u32>,
+    /// The code of every 429 the sandbox answers (limits and the injected
+    /// `frequency_limited` fault). Default `FREQUENCY_LIMITED`.
+    pub rate_limit_code: RateLimitCode,
+    /// The platform merchants (服务商) allowed to call; any other merchant, even one the
+    /// sandbox knows, gets 403 `NO_AUTH`. Empty, the default: every merchant it knows.
+    pub platform_mchids: Vec<String>,
 }
 
 /// A value kept in insertion order, the oldest forgotten first beyond a bound.
@@ -413,6 +431,9 @@ pub(crate) struct Ledger {
     return_plans: HashMap<(String, String), Plan<ReturnOutcome>>,
     notify_urls: HashMap<String, NotifyUrl>,
     windows: Windows,
+    /// Order, detail and return numbers; restarts from `seed` on reset.
+    rng: Rng,
+    seed: u64,
 }
 
 /// A split as asked: what [`Ledger::split`] needs beyond the merchant.
@@ -476,17 +497,23 @@ pub(crate) fn beijing(t: i64) -> String {
 
 impl Ledger {
     /// An empty ledger with these settings.
-    pub(crate) fn with(settings: Settings) -> Self {
+    pub(crate) fn with(settings: Settings, seed: u64) -> Self {
+        // Its own stream: numbers do not depend on how many nonces answers drew.
+        let seed = seed ^ 0x4C45_4447_4552;
         Self {
             settings,
+            rng: Rng::new(seed),
+            seed,
             ..Self::default()
         }
     }
 
-    /// Forgets everything but the settings.
-    pub(crate) fn reset(&mut self) {
+    /// Forgets everything, with these settings (numbers start again from the seed).
+    pub(crate) fn reset(&mut self, settings: Settings) {
         *self = Self {
-            settings: self.settings,
+            settings,
+            rng: Rng::new(self.seed),
+            seed: self.seed,
             ..Self::default()
         };
     }
@@ -611,6 +638,33 @@ impl Ledger {
 
     /// With rate limits on: `429 FREQUENCY_LIMITED` when this split is over a limit (it then
     /// does not count); else it is counted.
+    /// Counts a request of merchant `mchid` at `now` against [`Settings::frequency_limit`]:
+    /// the 429 when it is over.
+    pub(crate) fn frequency_check(&mut self, now: i64, mchid: &str) -> Option<Reply> {
+        let limit = self.settings.frequency_limit?;
+        if self.windows.len() > 10_000 {
+            self.windows.retain(|_, (second, _)| *second == now);
+        }
+        let window = self
+            .windows
+            .entry(("any route", mchid.to_owned()))
+            .or_insert((now, 0));
+        if window.0 != now {
+            *window = (now, 0);
+        }
+        if window.1 >= limit {
+            let mut reply = Reply::error(
+                429,
+                self.settings.rate_limit_code.as_str(),
+                format!("频率超限: at most {limit} requests a second from merchant {mchid}"),
+            );
+            reply.extra_headers.push(("Retry-After", "1".to_owned()));
+            return Some(reply);
+        }
+        window.1 += 1;
+        None
+    }
+
     pub(crate) fn rate_check(&mut self, now: i64, mchid: &str, ask: &SplitAsk) -> Option<Reply> {
         if !self.settings.rate_limits {
             return None;
@@ -650,7 +704,8 @@ impl Ledger {
                 && *second == now
                 && *count >= *limit
             {
-                let mut reply = Reply::error(429, "FREQUENCY_LIMITED", message.clone());
+                let code = self.settings.rate_limit_code.as_str();
+                let mut reply = Reply::error(429, code, message.clone());
                 reply.extra_headers.push(("Retry-After", "1".to_owned()));
                 return Some(reply);
             }
@@ -708,7 +763,7 @@ impl Ledger {
             sub_mchid: ask.sub_mchid.clone(),
             transaction_id: ask.transaction_id.clone(),
             out_order_no: ask.out_order_no.clone(),
-            order_id: format!("30{}", random_digits(26)),
+            order_id: format!("30{}", self.rng.digits(26)),
             finish: ask.finish,
             finish_order: false,
             receivers: ask
@@ -721,7 +776,7 @@ impl Ledger {
                         amount,
                         description,
                         name,
-                        detail_id: format!("36{}", random_digits(26)),
+                        detail_id: format!("36{}", self.rng.digits(26)),
                         result: ShareResult::Pending,
                         fail_reason: None,
                         finish_time: None,
@@ -825,7 +880,7 @@ impl Ledger {
             sub_mchid: sub_mchid.to_owned(),
             transaction_id: transaction_id.to_owned(),
             out_order_no: out_order_no.to_owned(),
-            order_id: format!("30{}", random_digits(26)),
+            order_id: format!("30{}", self.rng.digits(26)),
             finish: true,
             finish_order: true,
             receivers: Vec::new(),
@@ -976,7 +1031,7 @@ impl Ledger {
             out_order_no: split.out_order_no.clone(),
             transaction_id: split.transaction_id.clone(),
             out_return_no: ask.out_return_no,
-            return_no: format!("20{}", random_digits(26)),
+            return_no: format!("20{}", self.rng.digits(26)),
             return_mchid: ask.return_mchid,
             amount: ask.amount,
             description: ask.description,

@@ -1,8 +1,9 @@
 //! Webhook notifications as WeChat Pay sends them (SPEC-profitsharing §C), sans-IO: this module
 //! builds the signed, encrypted request and keeps each delivery's record and retry schedule;
 //! the HTTP POST and the timers live in the async layer (the standalone server, or a tokio task
-//! of the in-process mock), which asks [`Simulator::delivery_attempt`] for the request, sends
-//! it, and reports with [`Simulator::record_attempt`], which says when to try again.
+//! of the in-process mock), which asks [`crate::Simulator::delivery_attempt`] for the request,
+//! sends it, and reports with [`crate::Simulator::record_attempt`], which says when to try
+//! again.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -12,9 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use wechatpay_core::Error;
 use wechatpay_core::certificates::{ApiV3Key, EncryptedResource};
 
-use crate::keys::{random_alnum, random_digits, random_hex};
-use crate::reply::{SCHEME, Signer, response_message};
-use crate::simulator::Simulator;
+use crate::reply::{SCHEME, Signer, Stamp, response_message};
 
 /// WeChat Pay's waits between attempts after a failed one: 15 s, 15 s, 30 s, 3 min, 10 min,
 /// 20 min, 30 min, 30 min, 30 min, 60 min, 3 h, 3 h, 3 h, 6 h, 6 h (16 attempts, 24 h 4 min).
@@ -239,6 +238,80 @@ impl Deliveries {
     fn get_mut(&mut self, id: &str) -> Option<&mut Record> {
         self.records.iter_mut().find(|r| r.delivery.id == id)
     }
+
+    /// Keeps a new delivery (the oldest go beyond [`MAX_DELIVERIES`]) and queues its id for a
+    /// deliverer.
+    pub(crate) fn add(&mut self, delivery: Delivery, body: Vec<u8>) {
+        while self.records.len() >= MAX_DELIVERIES {
+            self.records.pop_front();
+        }
+        while self.new.len() >= MAX_DELIVERIES {
+            self.new.pop_front();
+        }
+        self.new.push_back(delivery.id.clone());
+        self.records.push_back(Record { delivery, body });
+    }
+
+    /// The ids added since the last call.
+    pub(crate) fn take_new(&mut self) -> Vec<String> {
+        self.new.drain(..).collect()
+    }
+
+    /// The URL and body of delivery `id`'s next attempt; `None` once delivered, given up or
+    /// forgotten.
+    pub(crate) fn next_attempt(&mut self, id: &str) -> Option<(String, Vec<u8>)> {
+        let r = self.get_mut(id)?;
+        if r.delivery.delivered || r.delivery.gave_up {
+            return None;
+        }
+        Some((r.delivery.url.clone(), r.body.clone()))
+    }
+
+    /// Records how an attempt of delivery `id` went at `now`, and says what comes next:
+    /// delivered once acknowledged; else another attempt after [`RETRY_SCHEDULE`]'s next
+    /// wait, until the schedule is spent.
+    pub(crate) fn record_attempt(&mut self, id: &str, now: i64, result: AttemptResult) -> NextStep {
+        let Some(r) = self.get_mut(id) else {
+            return NextStep::Done;
+        };
+        let attempt = match result {
+            AttemptResult::Answered { status, body } => {
+                let shown = &body[..body.len().min(256)];
+                Attempt {
+                    at: now,
+                    status: Some(status),
+                    error: None,
+                    answer: Some(String::from_utf8_lossy(shown).into_owned()),
+                    acknowledged: acknowledges(status, &body),
+                }
+            }
+            AttemptResult::Failed(why) => Attempt {
+                at: now,
+                status: None,
+                error: Some(why.chars().take(256).collect()),
+                answer: None,
+                acknowledged: false,
+            },
+        };
+        let acknowledged = attempt.acknowledged;
+        r.delivery.attempts.push(attempt);
+        if acknowledged {
+            r.delivery.delivered = true;
+            return NextStep::Done;
+        }
+        match RETRY_SCHEDULE.get(r.delivery.attempts.len() - 1) {
+            Some(wait) => NextStep::RetryAfter(*wait),
+            None => {
+                r.delivery.gave_up = true;
+                NextStep::Done
+            }
+        }
+    }
+
+    /// Every delivery kept, oldest first.
+    pub(crate) fn all(&self) -> Vec<Delivery> {
+        self.records.iter().map(|r| r.delivery.clone()).collect()
+    }
 }
 
 /// Whether an answer acknowledges a notification: 204, or 200 with a JSON object whose `code`
@@ -279,7 +352,15 @@ struct Resource<'a> {
 const MAX_FIELD: usize = 256;
 
 /// The body of a notification of `spec`, encrypted with `key`, created at `now`.
-fn body(spec: &NotificationSpec, key: &ApiV3Key, id: &str, now: i64) -> Result<Vec<u8>, Error> {
+///
+/// `aes_nonce` is the 12-character nonce of the AES-GCM encryption.
+pub(crate) fn body(
+    spec: &NotificationSpec,
+    key: &ApiV3Key,
+    id: &str,
+    now: i64,
+    aes_nonce: &str,
+) -> Result<Vec<u8>, Error> {
     for (name, value) in [
         ("event_type", spec.event_type.as_str()),
         ("original_type", spec.original_type.as_str()),
@@ -302,8 +383,7 @@ fn body(spec: &NotificationSpec, key: &ApiV3Key, id: &str, now: i64) -> Result<V
     let plaintext = serde_json::to_vec(&spec.resource).map_err(|e| {
         Error::invalid_input("resource", "cannot be written as JSON").with_source(e)
     })?;
-    let sealed =
-        EncryptedResource::encrypt(key, &random_alnum(12), &spec.associated_data, &plaintext)?;
+    let sealed = EncryptedResource::encrypt(key, aes_nonce, &spec.associated_data, &plaintext)?;
     let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let create_time = time::OffsetDateTime::from_unix_timestamp(now)
         .ok()
@@ -331,10 +411,17 @@ fn body(spec: &NotificationSpec, key: &ApiV3Key, id: &str, now: i64) -> Result<V
     .map_err(|e| Error::invalid_input("resource", "cannot be written as JSON").with_source(e))
 }
 
-/// The headers of one attempt: signed over `body` at `now` by `signer`.
-fn signed(id: &str, body: Vec<u8>, signer: &Signer, now: i64) -> OutgoingNotification {
+/// The headers of one attempt: signed over `body` at `now` by `signer`, with the stamp's
+/// `Request-ID` and nonce.
+pub(crate) fn signed(
+    id: &str,
+    body: Vec<u8>,
+    signer: &Signer,
+    now: i64,
+    stamp: Stamp,
+) -> OutgoingNotification {
     let timestamp = now.to_string();
-    let nonce = random_alnum(32);
+    let Stamp { request_id, nonce } = stamp;
     // Signing with a loaded key does not fail; an empty signature would be refused loudly.
     let signature = signer
         .key
@@ -344,7 +431,7 @@ fn signed(id: &str, body: Vec<u8>, signer: &Signer, now: i64) -> OutgoingNotific
         id: id.to_owned(),
         headers: vec![
             ("Content-Type", "application/json".to_owned()),
-            ("Request-ID", random_hex(32)),
+            ("Request-ID", request_id),
             ("Wechatpay-Timestamp", timestamp),
             ("Wechatpay-Nonce", nonce),
             ("Wechatpay-Signature", signature),
@@ -370,172 +457,6 @@ pub(crate) fn check_url(url: &str) -> Result<http::Uri, String> {
         return Err("has no host".into());
     }
     Ok(uri)
-}
-
-impl Simulator {
-    fn merchant_key(&self, spec: &NotificationSpec) -> Result<(String, ApiV3Key), Error> {
-        let state = &*self.state;
-        let mchid = match (&spec.mchid, state.primary()) {
-            (Some(m), _) => m.clone(),
-            (None, Some(p)) => p.to_owned(),
-            (None, None) => {
-                return Err(Error::invalid_input(
-                    "mchid",
-                    "is required: the mock has no merchant of its own",
-                ));
-            }
-        };
-        let merchant = state
-            .merchant(&mchid)
-            .ok_or_else(|| Error::invalid_input("mchid", "is not a merchant the mock knows"))?;
-        Ok((mchid, merchant.apiv3.key))
-    }
-
-    /// A new notification of `spec` (a fresh id), encrypted with the merchant's APIv3 key and
-    /// signed at `now` with the key that signs answers. Nothing is recorded.
-    ///
-    /// # Errors
-    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `mchid` for a merchant the mock does
-    /// not know, or an envelope field that is empty, too long or holds control characters.
-    pub fn notification(
-        &self,
-        spec: &NotificationSpec,
-        now: i64,
-    ) -> Result<OutgoingNotification, Error> {
-        let (_, key) = self.merchant_key(spec)?;
-        self.notification_with_key(spec, &key, now)
-    }
-
-    pub(crate) fn notification_with_key(
-        &self,
-        spec: &NotificationSpec,
-        key: &ApiV3Key,
-        now: i64,
-    ) -> Result<OutgoingNotification, Error> {
-        let id = format!("EV-{}", random_digits(20));
-        let body = body(spec, key, &id, now)?;
-        Ok(signed(&id, body, &self.state.signer(), now))
-    }
-
-    /// Records a delivery of a new notification of `spec` to `url` (`http://…`), to be made by
-    /// whoever serves this simulator: its id is queued for [`Simulator::take_new_deliveries`].
-    /// Returns the notification's id.
-    ///
-    /// # Errors
-    /// As [`Simulator::notification`]; [`wechatpay_core::ErrorKind::InvalidInput`] naming
-    /// `url` for a URL that is not `http://host[:port]/…`.
-    pub fn notify(&self, url: &str, spec: &NotificationSpec, now: i64) -> Result<String, Error> {
-        check_url(url).map_err(|issue| Error::invalid_input("url", issue))?;
-        let (mchid, key) = self.merchant_key(spec)?;
-        let id = format!("EV-{}", random_digits(20));
-        let body = body(spec, &key, &id, now)?;
-        let mut all = self.state.deliveries();
-        while all.records.len() >= MAX_DELIVERIES {
-            all.records.pop_front();
-        }
-        while all.new.len() >= MAX_DELIVERIES {
-            all.new.pop_front();
-        }
-        all.records.push_back(Record {
-            delivery: Delivery {
-                id: id.clone(),
-                url: url.to_owned(),
-                mchid,
-                event_type: spec.event_type.clone(),
-                created_at: now,
-                attempts: Vec::new(),
-                delivered: false,
-                gave_up: false,
-            },
-            body,
-        });
-        all.new.push_back(id.clone());
-        Ok(id)
-    }
-
-    /// The ids of deliveries recorded since the last call, for the deliverer to start.
-    pub fn take_new_deliveries(&self) -> Vec<String> {
-        self.state.deliveries().new.drain(..).collect()
-    }
-
-    /// The URL and the request of the next attempt of delivery `id`, signed at `now`; `None`
-    /// once it is delivered, given up or forgotten (a reset, or the mock stopped).
-    pub fn delivery_attempt(&self, id: &str, now: i64) -> Option<(String, OutgoingNotification)> {
-        if self
-            .state
-            .stopped
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            return None;
-        }
-        let (url, body) = {
-            let mut all = self.state.deliveries();
-            let r = all.get_mut(id)?;
-            if r.delivery.delivered || r.delivery.gave_up {
-                return None;
-            }
-            (r.delivery.url.clone(), r.body.clone())
-        };
-        Some((url, signed(id, body, &self.state.signer(), now)))
-    }
-
-    /// Records how an attempt of delivery `id` went at `now`, and says what comes next:
-    /// delivered once acknowledged; else another attempt after [`RETRY_SCHEDULE`]'s next
-    /// wait, until the schedule is spent.
-    pub fn record_attempt(&self, id: &str, now: i64, result: AttemptResult) -> NextStep {
-        let mut all = self.state.deliveries();
-        let Some(r) = all.get_mut(id) else {
-            return NextStep::Done;
-        };
-        let attempt = match result {
-            AttemptResult::Answered { status, body } => {
-                let shown = &body[..body.len().min(256)];
-                Attempt {
-                    at: now,
-                    status: Some(status),
-                    error: None,
-                    answer: Some(String::from_utf8_lossy(shown).into_owned()),
-                    acknowledged: acknowledges(status, &body),
-                }
-            }
-            AttemptResult::Failed(why) => Attempt {
-                at: now,
-                status: None,
-                error: Some(why.chars().take(256).collect()),
-                answer: None,
-                acknowledged: false,
-            },
-        };
-        let acknowledged = attempt.acknowledged;
-        r.delivery.attempts.push(attempt);
-        if acknowledged {
-            r.delivery.delivered = true;
-            return NextStep::Done;
-        }
-        match RETRY_SCHEDULE.get(r.delivery.attempts.len() - 1) {
-            Some(wait) => NextStep::RetryAfter(*wait),
-            None => {
-                r.delivery.gave_up = true;
-                NextStep::Done
-            }
-        }
-    }
-
-    /// Every delivery kept, oldest first.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.state
-            .deliveries()
-            .records
-            .iter()
-            .map(|r| r.delivery.clone())
-            .collect()
-    }
-
-    /// How much the deliverer multiplies [`RETRY_SCHEDULE`]'s waits by (1 by default; see
-    /// [`crate::MockBuilder::notify_time_scale`]).
-    pub fn notify_time_scale(&self) -> f64 {
-        self.state.notify_time_scale
-    }
 }
 
 #[cfg(test)]

@@ -6,16 +6,15 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::after_sales::{
-    MAX_ID, enum_form_problem, id_problem, integer, json_object, query_param, string, text_problem,
-};
 use crate::ledger::{FinishAsk, Notice, ReturnAsk, Settle, SplitAsk, return_json, split_json};
 use crate::receivers::{
-    MAX_ACCOUNT, MAX_ENCRYPTED_NAME, MAX_MCHID, TYPES, decrypt_sensitive, optional_string,
-    serial_of,
+    MAX_ACCOUNT, MAX_ENCRYPTED_NAME, MAX_MCHID, TYPES, decrypt_sensitive, serial_of,
 };
 use crate::reply::Reply;
-use crate::simulator::SimRequest;
+use crate::request::{
+    MAX_ID, SimRequest, enum_form_problem, id_problem, integer, json_object, optional_string,
+    query_param, string, text_problem,
+};
 use crate::state::State;
 
 /// `POST` splits, `GET` queries a split.
@@ -298,13 +297,14 @@ pub(crate) fn create_split(state: &State, mchid: &str, req: &SimRequest<'_>, now
     drop(ledger);
     match result {
         Ok(split) => {
-            if lenient && state.log_to_stderr {
-                eprintln!(
+            let mut reply = Reply::json(200, &split_json(&split));
+            if lenient {
+                reply.notes.push(format!(
                     "transaction {transaction_id} was not declared: taken as paid {} fen (--strict-transactions refuses it)",
                     crate::ledger::LENIENT_PAID_AMOUNT
-                );
+                ));
             }
-            Reply::json(200, &split_json(&split))
+            reply
         }
         Err(reply) => reply,
     }

@@ -8,13 +8,13 @@
 //! that key does not open, is 400 `PARAM_ERROR`.
 
 use base64::Engine as _;
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::after_sales::{enum_form_problem, json_object, string, text_problem};
 use crate::reply::Reply;
-use crate::simulator::SimRequest;
-use crate::state::State;
+use crate::request::{
+    SimRequest, enum_form_problem, json_object, optional_string, string, text_problem,
+};
+use crate::state::{State, StoredReceiver};
 
 /// `type` values WeChat Pay knows.
 pub(crate) const TYPES: [&str; 2] = ["MERCHANT_ID", "PERSONAL_OPENID"];
@@ -41,41 +41,6 @@ pub(crate) const MAX_ENCRYPTED_NAME: usize = 1024;
 /// The longest name once decrypted (one RSA-2048 OAEP block).
 const MAX_NAME: usize = 214;
 
-/// A receiver as the mock stores it (its name decrypted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct StoredReceiver {
-    /// The merchant that added it (the request's `mchid`).
-    pub mchid: String,
-    /// The app id it was added under.
-    pub appid: String,
-    /// `MERCHANT_ID` or `PERSONAL_OPENID`.
-    #[serde(rename = "type")]
-    pub receiver_type: String,
-    /// The mchid or openid.
-    pub account: String,
-    /// How it relates to the merchant, e.g. `SUPPLIER`.
-    pub relation_type: String,
-    /// `custom_relation`, when sent.
-    pub custom_relation: Option<String>,
-    /// The name, decrypted from `encrypted_name`, when sent.
-    pub name: Option<String>,
-    /// The `Wechatpay-Serial` of the request: the key `encrypted_name` was decrypted with.
-    pub serial: String,
-    /// When it was (last) added, by the mock's clock (Unix seconds).
-    pub added_at: i64,
-}
-
-impl StoredReceiver {
-    pub(crate) fn key(&self) -> (String, String, String) {
-        (
-            self.mchid.clone(),
-            self.receiver_type.clone(),
-            self.account.clone(),
-        )
-    }
-}
-
 /// The three fields both endpoints share, checked.
 struct Identity {
     appid: String,
@@ -87,17 +52,6 @@ fn problem(obj: &Map<String, Value>, name: &str, issue: Option<String>) -> Resul
     match issue {
         Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
         None => Ok(()),
-    }
-}
-
-pub(crate) fn optional_string(
-    obj: &Map<String, Value>,
-    name: &str,
-) -> Result<Option<String>, Reply> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(Reply::param_error(name, Some(other), "must be a string")),
     }
 }
 

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 use wechatpay_core::PrivateKey;
 
-use crate::faults::Fault;
-use crate::keys::{random_alnum, random_hex};
+use crate::faults::{Fault, RateLimitCode};
+use crate::rng::Rng;
 
 /// An answer before it is signed: status and JSON body.
 #[derive(Debug)]
@@ -13,6 +13,8 @@ pub(crate) struct Reply {
     pub(crate) body: Vec<u8>,
     pub(crate) content_type: &'static str,
     pub(crate) extra_headers: Vec<(&'static str, String)>,
+    /// Lines for the log beside the request's own (e.g. a warning).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Reply {
@@ -22,6 +24,7 @@ impl Reply {
             body: body.to_string().into_bytes(),
             content_type: "application/json",
             extra_headers: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -109,6 +112,9 @@ pub struct SimResponse {
     pub body: Vec<u8>,
     /// Hold the answer back this long (an injected delay), if set.
     pub delay: Option<std::time::Duration>,
+    /// What happened, one line each, for whoever serves the simulator to log (the simulator
+    /// writes nowhere itself): the request and its answer, and anything worth a warning.
+    pub log: Vec<String>,
 }
 
 impl SimResponse {
@@ -121,17 +127,35 @@ impl SimResponse {
     }
 }
 
+/// What an answer draws from the simulator's generator: its `Request-ID` and its signature's
+/// nonce (drawn before signing, so that no lock is held while signing).
+#[derive(Debug, Clone)]
+pub(crate) struct Stamp {
+    pub(crate) request_id: String,
+    pub(crate) nonce: String,
+}
+
+impl Stamp {
+    pub(crate) fn draw(rng: &mut Rng) -> Self {
+        Self {
+            request_id: rng.hex(32),
+            nonce: rng.alnum(32),
+        }
+    }
+}
+
 /// Turns a reply into the answer: `Request-ID` always; on 2xx, the signature headers (bent as
 /// `fault` asks).
 pub(crate) fn render(
     reply: Reply,
-    request_id: &str,
+    stamp: Stamp,
     signer: &Signer,
     now: i64,
     fault: Option<&Fault>,
 ) -> SimResponse {
+    let Stamp { request_id, nonce } = stamp;
     let mut headers = vec![
-        ("Request-ID", request_id.to_owned()),
+        ("Request-ID", request_id),
         ("Server", "wechatpay-mock-server".to_owned()),
         ("Content-Type", reply.content_type.to_owned()),
     ];
@@ -145,9 +169,8 @@ pub(crate) fn render(
             now
         };
         let timestamp = timestamp.to_string();
-        let nonce = random_alnum(32);
         let signature = match fault {
-            Some(Fault::SignatureProbe) => format!("WECHATPAY/SIGNTEST/{}", random_alnum(40)),
+            Some(Fault::SignatureProbe) => format!("WECHATPAY/SIGNTEST/{nonce}{}", &nonce[..8]),
             _ => signer
                 .key
                 .sign_base64(&response_message(&timestamp, &nonce, &reply.body))
@@ -180,6 +203,7 @@ pub(crate) fn render(
         headers,
         body: reply.body,
         delay,
+        log: reply.notes,
     }
 }
 
@@ -192,17 +216,12 @@ fn corrupt(signature: &str) -> String {
     chars.into_iter().collect()
 }
 
-/// A fresh `Request-ID`.
-pub(crate) fn request_id() -> String {
-    random_hex(32)
-}
-
 /// The reply a short-circuiting fault gives.
-pub(crate) fn fault_reply(fault: &Fault) -> Option<Reply> {
+pub(crate) fn fault_reply(fault: &Fault, rate_limit_code: RateLimitCode) -> Option<Reply> {
     match fault {
         Fault::SystemError => Some(Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected)")),
         Fault::FrequencyLimited { retry_after } => {
-            let mut r = Reply::error(429, "FREQUENCY_LIMITED", "频率超限 (injected)");
+            let mut r = Reply::error(429, rate_limit_code.as_str(), "频率超限 (injected)");
             if let Some(secs) = retry_after {
                 r.extra_headers.push(("Retry-After", secs.to_string()));
             }
@@ -213,6 +232,7 @@ pub(crate) fn fault_reply(fault: &Fault) -> Option<Reply> {
             body: b"<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n".to_vec(),
             content_type: "text/html",
             extra_headers: Vec::new(),
+            notes: Vec::new(),
         }),
         _ => None,
     }

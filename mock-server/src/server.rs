@@ -17,8 +17,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-use crate::reply::{Reply, render, request_id};
-use crate::{DEFAULT_MAX_BODY, SimRequest, SimResponse, Simulator};
+use crate::{DEFAULT_MAX_BODY, SimRequest, SimResponse, Simulator, serving};
 
 /// The server's limits.
 #[derive(Debug, Clone, Copy)]
@@ -85,9 +84,8 @@ async fn serve_with(
             () = &mut shutdown => return Ok(()),
             _ = tick.tick() => {
                 // Results that only wait for time come without a request.
-                simulator.advance(simulator.now());
                 if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    crate::delivery::start_new(&simulator, &runtime);
+                    serving::tick(&simulator, &runtime);
                 }
                 continue;
             }
@@ -138,13 +136,7 @@ where
 }
 
 fn refusal(simulator: &Simulator, status: u16, code: &str, message: &str) -> SimResponse {
-    render(
-        Reply::error(status, code, message),
-        &request_id(),
-        &simulator.state.signer(),
-        simulator.now(),
-        None,
-    )
+    simulator.refusal(status, code, message, simulator.now())
 }
 
 async fn answer(
@@ -211,8 +203,9 @@ async fn answer(
             }
         }
     };
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        crate::delivery::start_new(simulator, &runtime);
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => serving::after(simulator, &answer, &runtime),
+        Err(_) => serving::print(simulator, &answer.log),
     }
     if let Some(delay) = answer.delay {
         tokio::time::sleep(delay).await;

@@ -1,7 +1,10 @@
 //! WeChat Pay's behaviour for the after-sales endpoints, the profit-sharing family (splits,
 //! finishes, unsplit amounts, returns: [`crate::ledger`] keeps their money), the receivers,
 //! `/v3/certificates` and the mock's control API, as one sans-IO function: request parts, raw
-//! body and `now` in, the answer out. The in-process mock calls it from wiremock, the
+//! body and `now` in, the answer out, with the lines to log. Randomness (nonces, `Request-ID`s,
+//! order numbers) comes from a generator in the state seeded at build time
+//! ([`crate::MockBuilder::seed`]), so the same seed and the same requests at the same times
+//! give the same answers, byte for byte. The in-process mock calls it from wiremock, the
 //! standalone binary from a hyper server, and a fuzzer can call it directly.
 //!
 //! Notifications are sans-IO too ([`crate::notify`]): the simulator builds them and keeps
@@ -10,33 +13,16 @@
 
 use std::sync::Arc;
 
-use wechatpay_core::AFTER_SALES_PATH;
-use wechatpay_core::certificates::CERTIFICATES_PATH;
-use wechatpay_core::receivers::{ADD_PATH, DELETE_PATH};
+use wechatpay_core::Error;
 
 use crate::faults::{Fault, Route};
 use crate::ledger::Notice;
-use crate::notify::NotificationSpec;
-use crate::profit_sharing::{FINISH_PATH, ORDERS_PATH, RETURNS_PATH, amounts_segment};
-use crate::reply::{Reply, SimResponse, fault_reply, render, request_id};
+use crate::notify::{AttemptResult, Delivery, NextStep, NotificationSpec, OutgoingNotification};
+use crate::reply::{Reply, SimResponse, Stamp, fault_reply, render};
+use crate::request::SimRequest;
+use crate::routes::{CONTROL_PREFIX, route_of, served};
 use crate::state::{Answer, State};
-use crate::{after_sales, auth, certificates, control, profit_sharing, receivers};
-
-/// The path prefix of the control API.
-pub const CONTROL_PREFIX: &str = "/mock/";
-
-/// One request, as received: nothing normalised.
-#[derive(Debug, Clone, Copy)]
-pub struct SimRequest<'a> {
-    /// The method, e.g. `POST`.
-    pub method: &'a str,
-    /// The request target exactly as it arrived (origin form: path and query).
-    pub target: &'a str,
-    /// The headers.
-    pub headers: &'a http::HeaderMap,
-    /// The raw body.
-    pub body: &'a [u8],
-}
+use crate::{after_sales, auth, certificates, control, outbox, profit_sharing, receivers};
 
 /// The simulator: shared state behind a handle that is cheap to clone.
 #[derive(Clone)]
@@ -50,41 +36,24 @@ impl std::fmt::Debug for Simulator {
     }
 }
 
-fn route_of(method: &str, path: &str) -> Route {
-    match (method, path) {
-        ("POST", AFTER_SALES_PATH) => Route::CreateAfterSales,
-        ("GET", AFTER_SALES_PATH) => Route::QueryAfterSales,
-        ("GET", CERTIFICATES_PATH) => Route::Certificates,
-        ("POST", ADD_PATH) => Route::AddReceiver,
-        ("POST", DELETE_PATH) => Route::DeleteReceiver,
-        ("POST", ORDERS_PATH) => Route::CreateSplit,
-        ("GET", ORDERS_PATH) => Route::QuerySplit,
-        ("POST", FINISH_PATH) => Route::FinishOrder,
-        ("POST", RETURNS_PATH) => Route::CreateReturn,
-        ("GET", RETURNS_PATH) => Route::QueryReturn,
-        ("GET", p) if amounts_segment(p).is_some() => Route::UnsplitAmount,
-        _ => Route::Unknown,
-    }
-}
-
-/// Whether the mock serves `path` with some method.
-fn served(path: &str) -> bool {
-    matches!(
-        path,
-        AFTER_SALES_PATH
-            | CERTIFICATES_PATH
-            | ADD_PATH
-            | DELETE_PATH
-            | ORDERS_PATH
-            | FINISH_PATH
-            | RETURNS_PATH
-    ) || amounts_segment(path).is_some()
-}
-
 impl Simulator {
-    /// The simulator's clock, in Unix seconds (the builder's [`wechatpay_core::Clock`]).
+    /// The builder's clock, in Unix seconds: what servers pass as `now`.
     pub fn now(&self) -> i64 {
         self.state.now()
+    }
+
+    /// Whether the in-process mock that owns this simulator was dropped (its deliveries and
+    /// tick stop).
+    pub(crate) fn stopped(&self) -> bool {
+        self.state
+            .stopped
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether whoever serves the simulator should print its log lines (the builder's
+    /// [`crate::MockBuilder::log_to_stderr`]); the simulator itself writes nowhere.
+    pub fn log_to_stderr(&self) -> bool {
+        self.state.log_to_stderr
     }
 
     /// Merchant `mchid`'s APIv3 key (what encrypts its notifications).
@@ -101,7 +70,8 @@ impl Simulator {
     }
 
     /// The answer WeChat Pay (or, under [`CONTROL_PREFIX`], the control API) gives to `req` at
-    /// `now` (Unix seconds). Every answer is recorded in the bounded log.
+    /// `now` (Unix seconds), and its log lines ([`SimResponse::log`]). Every answer is recorded
+    /// in the bounded log.
     ///
     /// Splits' shares and returns that are due become final first (as [`Simulator::advance`]
     /// does), and their notifications are queued.
@@ -109,55 +79,80 @@ impl Simulator {
         let state = &*self.state;
         let mut notices = self.due(now);
         let (path, query) = req.target.split_once('?').unwrap_or((req.target, ""));
+        let method: String = req.method.chars().take(16).collect();
+        // Logged paths are capped: the log is bounded in entries and in their size.
+        let shown: String = path.chars().take(256).collect();
         if path.starts_with(CONTROL_PREFIX) {
-            self.send_notices(notices, now);
-            let reply = control::handle(self, req.method, path, query, req.body, now);
-            return render(reply, &request_id(), &state.signer(), now, None);
+            let mut log = self.send_notices(notices, now);
+            let reply = control::handle(state, req.method, path, query, req.body, now);
+            let status = reply.status;
+            let stamp = Stamp::draw(&mut state.rng());
+            log.push(format!(
+                "{method} {shown} -> {status} (Request-ID {})",
+                stamp.request_id
+            ));
+            let mut answer = render(reply, stamp, &state.signer(), now, None);
+            log.append(&mut answer.log);
+            answer.log = log;
+            return answer;
         }
-        let id = request_id();
         let route = route_of(req.method, path);
         let fault = state.take_fault(route);
-        let (reply, signer) = match fault.as_ref().and_then(fault_reply) {
+        let code = state.ledger().settings.rate_limit_code;
+        let (reply, signer) = match fault.as_ref().and_then(|f| fault_reply(f, code)) {
             Some(r) => (r, None),
             None => self.serve(route, path, query, req, now, &mut notices),
         };
-        self.send_notices(notices, now);
+        let mut log = self.send_notices(notices, now);
         let reply = if fault == Some(Fault::ProcessedThenSystemError) {
             Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected after processing)")
         } else {
             reply
         };
-        // Logged paths are capped: the log is bounded in entries and in their size.
-        let shown: String = path.chars().take(256).collect();
-        if state.log_to_stderr {
-            eprintln!(
-                "{} {shown} -> {} (Request-ID {id}){}",
-                req.method,
-                reply.status,
-                fault
-                    .as_ref()
-                    .map(|f| format!(" [fault {f:?}]"))
-                    .unwrap_or_default()
-            );
-        }
+        let stamp = Stamp::draw(&mut state.rng());
+        let id = stamp.request_id.clone();
+        log.push(format!(
+            "{method} {shown} -> {} (Request-ID {id}){}",
+            reply.status,
+            fault
+                .as_ref()
+                .map(|f| format!(" [fault {f:?}]"))
+                .unwrap_or_default()
+        ));
         state.record(Answer {
-            method: req.method.to_owned(),
+            method,
             path: shown,
             status: reply.status,
-            request_id: id.clone(),
+            request_id: id,
         });
         let signer = signer.unwrap_or_else(|| state.signer());
-        render(reply, &id, &signer, now, fault.as_ref())
+        let mut answer = render(reply, stamp, &signer, now, fault.as_ref());
+        log.append(&mut answer.log);
+        answer.log = log;
+        answer
+    }
+
+    /// A refusal in WeChat Pay's error shape, for what a server refuses before the simulator
+    /// sees a request (a body too large or too slow, a target that is not origin-form).
+    pub fn refusal(&self, status: u16, code: &str, message: &str, now: i64) -> SimResponse {
+        let stamp = Stamp::draw(&mut self.state.rng());
+        render(
+            Reply::error(status, code, message),
+            stamp,
+            &self.state.signer(),
+            now,
+            None,
+        )
     }
 
     /// Makes the splits' shares and the returns whose processing is over at `now` final
     /// (`SUCCESS`, or the outcome planned), and queues the notifications of those that moved
     /// money to the URLs registered for their receivers. Whoever serves the simulator calls it
     /// now and then (every request does too), so that a result that only waits for time comes
-    /// without a query.
-    pub fn advance(&self, now: i64) {
+    /// without a query. Returns the lines to log (a notification that could not be built).
+    pub fn advance(&self, now: i64) -> Vec<String> {
         let notices = self.due(now);
-        self.send_notices(notices, now);
+        self.send_notices(notices, now)
     }
 
     fn due(&self, now: i64) -> Vec<Notice> {
@@ -169,8 +164,9 @@ impl Simulator {
 
     /// Records a delivery for each notice: encrypted with the key of the merchant the
     /// registration named, else the receiver's own when the mock knows it as a merchant, else
-    /// the key of the merchant that made the split.
-    fn send_notices(&self, notices: Vec<Notice>, now: i64) {
+    /// the key of the merchant that made the split. The log lines of those that failed.
+    fn send_notices(&self, notices: Vec<Notice>, now: i64) -> Vec<String> {
+        let mut log = Vec::new();
         for notice in notices {
             let mchid = notice.mchid.clone().unwrap_or_else(|| {
                 if self.state.merchant(&notice.account).is_some() {
@@ -182,16 +178,15 @@ impl Simulator {
             let spec = NotificationSpec::new(notice.resource)
                 .mchid(&mchid)
                 .summary(notice.summary);
-            if let Err(e) = self.notify(&notice.url, &spec, now)
-                && self.state.log_to_stderr
-            {
-                eprintln!(
+            if let Err(e) = outbox::record(&self.state, &notice.url, &spec, now) {
+                log.push(format!(
                     "notification to {} for {} not sent: {e}",
                     notice.url.chars().take(256).collect::<String>(),
                     notice.account
-                );
+                ));
             }
         }
+        log
     }
 
     /// The reply, and the signer to use instead of the current one (for `/v3/certificates`).
@@ -238,8 +233,28 @@ impl Simulator {
             Ok(m) => m,
             Err(reply) => return (reply, None),
         };
-        match route {
-            Route::CreateAfterSales => (after_sales::create(state, &mchid, req), None),
+        let signer = Some(state.signer_for(&mchid));
+        {
+            let mut ledger = state.ledger();
+            let platforms = &ledger.settings.platform_mchids;
+            if !platforms.is_empty() && !platforms.contains(&mchid) {
+                return (
+                    Reply::error(
+                        403,
+                        "NO_AUTH",
+                        format!(
+                            "无权限: merchant {mchid} is not a platform merchant (服务商) of this sandbox; the platform calls on its sub-merchants' behalf"
+                        ),
+                    ),
+                    signer,
+                );
+            }
+            if let Some(limited) = ledger.frequency_check(now, &mchid) {
+                return (limited, signer);
+            }
+        }
+        let (reply, own) = match route {
+            Route::CreateAfterSales => (after_sales::create(state, &mchid, req, now), None),
             Route::Certificates => {
                 certificates::download(state, &mchid).unwrap_or_else(|reply| (reply, None))
             }
@@ -252,7 +267,10 @@ impl Simulator {
             ),
             Route::FinishOrder => (profit_sharing::finish(state, &mchid, req, now), None),
             Route::UnsplitAmount => (
-                profit_sharing::amounts(state, amounts_segment(path).unwrap_or_default()),
+                profit_sharing::amounts(
+                    state,
+                    profit_sharing::amounts_segment(path).unwrap_or_default(),
+                ),
                 None,
             ),
             Route::CreateReturn => (profit_sharing::create_return(state, &mchid, req, now), None),
@@ -260,7 +278,72 @@ impl Simulator {
                 profit_sharing::query_return(state, &mchid, query, now, notices),
                 None,
             ),
-            _ => (after_sales::query(state, &mchid, query), None),
-        }
+            _ => (after_sales::query(state, &mchid, query, now), None),
+        };
+        (reply, own.or(signer))
+    }
+
+    /// A new notification of `spec` (a fresh id), encrypted with the merchant's APIv3 key and
+    /// signed at `now` with the key that signs answers. Nothing is recorded.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `mchid` for a merchant the mock does
+    /// not know, or an envelope field that is empty, too long or holds control characters.
+    pub fn notification(
+        &self,
+        spec: &NotificationSpec,
+        now: i64,
+    ) -> Result<OutgoingNotification, Error> {
+        outbox::build(&self.state, spec, None, now)
+    }
+
+    /// As [`Simulator::notification`], encrypted with `key` whoever the merchant is.
+    pub(crate) fn notification_with_key(
+        &self,
+        spec: &NotificationSpec,
+        key: &wechatpay_core::certificates::ApiV3Key,
+        now: i64,
+    ) -> Result<OutgoingNotification, Error> {
+        outbox::build(&self.state, spec, Some(key), now)
+    }
+
+    /// Records a delivery of a new notification of `spec` to `url` (`http://…`), to be made by
+    /// whoever serves this simulator: its id is queued for [`Simulator::take_new_deliveries`].
+    /// Returns the notification's id.
+    ///
+    /// # Errors
+    /// As [`Simulator::notification`]; [`wechatpay_core::ErrorKind::InvalidInput`] naming
+    /// `url` for a URL that is not `http://host[:port]/…`.
+    pub fn notify(&self, url: &str, spec: &NotificationSpec, now: i64) -> Result<String, Error> {
+        outbox::record(&self.state, url, spec, now)
+    }
+
+    /// The ids of deliveries recorded since the last call, for the deliverer to start.
+    pub fn take_new_deliveries(&self) -> Vec<String> {
+        self.state.deliveries().take_new()
+    }
+
+    /// The URL and the request of the next attempt of delivery `id`, signed at `now`; `None`
+    /// once it is delivered, given up or forgotten (a reset, or the mock stopped).
+    pub fn delivery_attempt(&self, id: &str, now: i64) -> Option<(String, OutgoingNotification)> {
+        outbox::attempt(&self.state, id, now)
+    }
+
+    /// Records how an attempt of delivery `id` went at `now`, and says what comes next:
+    /// delivered once acknowledged; else another attempt after
+    /// [`crate::RETRY_SCHEDULE`]'s next wait, until the schedule is spent.
+    pub fn record_attempt(&self, id: &str, now: i64, result: AttemptResult) -> NextStep {
+        outbox::record_attempt(&self.state, id, now, result)
+    }
+
+    /// Every delivery kept, oldest first.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.state.deliveries().all()
+    }
+
+    /// How much the deliverer multiplies [`crate::RETRY_SCHEDULE`]'s waits by (1 by default;
+    /// see [`crate::MockBuilder::notify_time_scale`]).
+    pub fn notify_time_scale(&self) -> f64 {
+        self.state.notify_time_scale
     }
 }

@@ -3,6 +3,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
+use serde::Serialize;
+
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{
     AfterSalesOrder, Clock, CreateAfterSalesOrder, Error, FailReason, PlatformCertificate,
@@ -10,10 +12,10 @@ use wechatpay_core::{
 };
 
 use crate::faults::{Armed, Fault, Route};
-use crate::ledger::{Ledger, Settings};
+use crate::ledger::{Ledger, Processing, Settings};
 use crate::notify::Deliveries;
-use crate::receivers::StoredReceiver;
 use crate::reply::Signer;
+use crate::rng::Rng;
 
 /// A merchant the mock accepts requests from.
 #[derive(Clone, Debug)]
@@ -28,12 +30,12 @@ pub(crate) struct Merchant {
 }
 
 impl Merchant {
-    /// A merchant in public-key mode, with a freshly generated APIv3 key.
-    pub(crate) fn new(serial: String, public_key: PublicKey) -> Self {
+    /// A merchant in public-key mode, with an APIv3 key drawn from `rng`.
+    pub(crate) fn new(serial: String, public_key: PublicKey, rng: &mut Rng) -> Self {
         Self {
             serial,
             public_key,
-            apiv3: Apiv3::generated(),
+            apiv3: Apiv3::generated(rng),
             certificate_mode: false,
         }
     }
@@ -54,9 +56,9 @@ impl std::fmt::Debug for Apiv3 {
 }
 
 impl Apiv3 {
-    /// 32 random letters and digits.
-    pub(crate) fn generated() -> Self {
-        let text = crate::keys::random_alnum(32);
+    /// 32 letters and digits drawn from `rng`.
+    pub(crate) fn generated(rng: &mut Rng) -> Self {
+        let text = rng.alnum(32);
         match ApiV3Key::new(&text) {
             Ok(key) => Self {
                 key,
@@ -90,9 +92,40 @@ pub(crate) struct Platform {
 }
 
 impl Platform {
+    /// A certificate and its private key, checked as WeChat Pay's own would be: RSA of 2048
+    /// bits or more, and the key the certificate's. Its validity is not checked here (see
+    /// [`Platform::validity_warning`]).
     pub(crate) fn load(certificate_pem: &str, private_key_pem: &str) -> Result<Self, Error> {
-        let cert = PlatformCertificate::from_pem(certificate_pem)?;
-        let key = PrivateKey::from_pem_with(private_key_pem, crate::fastest_backend())?;
+        let cert = PlatformCertificate::from_pem(certificate_pem)
+            .map_err(|e| Error::invalid_input("certificate", e.to_string()))?;
+        let key = PrivateKey::from_pem_with(private_key_pem, crate::keys::fastest_backend())
+            .map_err(|e| Error::invalid_input("private_key", e.to_string()))?;
+        if key.bits() < 2048 || cert.public_key().bits() < 2048 {
+            return Err(Error::invalid_input(
+                "private_key",
+                format!(
+                    "RSA keys of 2048 bits or more only; the certificate's is {} bits, the private key {}",
+                    cert.public_key().bits(),
+                    key.bits()
+                ),
+            ));
+        }
+        let matches = match (
+            key.public_key().and_then(|k| k.to_pem()),
+            cert.public_key().to_pem(),
+        ) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if !matches {
+            return Err(Error::invalid_input(
+                "private_key",
+                format!(
+                    "is not the key of certificate {}: answers signed with it would fail every client's verification",
+                    cert.serial()
+                ),
+            ));
+        }
         Ok(Self {
             signer: Signer {
                 serial: cert.serial().to_owned(),
@@ -101,6 +134,65 @@ impl Platform {
             cert,
             pem: certificate_pem.to_owned(),
         })
+    }
+}
+
+/// A receiver as the mock stores it (its name decrypted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StoredReceiver {
+    /// The merchant that added it (the request's `mchid`).
+    pub mchid: String,
+    /// The app id it was added under.
+    pub appid: String,
+    /// `MERCHANT_ID` or `PERSONAL_OPENID`.
+    #[serde(rename = "type")]
+    pub receiver_type: String,
+    /// The mchid or openid.
+    pub account: String,
+    /// How it relates to the merchant, e.g. `SUPPLIER`.
+    pub relation_type: String,
+    /// `custom_relation`, when sent.
+    pub custom_relation: Option<String>,
+    /// The name, decrypted from `encrypted_name`, when sent.
+    pub name: Option<String>,
+    /// The `Wechatpay-Serial` of the request: the key `encrypted_name` was decrypted with.
+    pub serial: String,
+    /// When it was (last) added, by the mock's clock (Unix seconds).
+    pub added_at: i64,
+}
+
+impl StoredReceiver {
+    pub(crate) fn key(&self) -> (String, String, String) {
+        (
+            self.mchid.clone(),
+            self.receiver_type.clone(),
+            self.account.clone(),
+        )
+    }
+}
+
+impl Platform {
+    /// Why the certificate is not valid at `now`, if it is not: it is published anyway (to
+    /// test how clients handle it), with this warning.
+    pub(crate) fn validity_warning(&self, now: i64) -> Option<String> {
+        if self.cert.is_valid_at(now) {
+            return None;
+        }
+        let when = if now < self.cert.not_before().unix_timestamp() {
+            "is not valid yet (notBefore"
+        } else {
+            "has expired (notAfter"
+        };
+        let at = if now < self.cert.not_before().unix_timestamp() {
+            self.cert.not_before()
+        } else {
+            self.cert.not_after()
+        };
+        Some(format!(
+            "certificate {} {when} {at}): clients will refuse answers it signs",
+            self.cert.serial()
+        ))
     }
 }
 
@@ -142,13 +234,6 @@ pub struct Answer {
     pub request_id: String,
 }
 
-/// How long a new order stays `PROCESSING`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Processing {
-    pub(crate) queries: u32,
-    pub(crate) seconds: i64,
-}
-
 /// An order's key: the merchant that created it, the sub-merchant, the transaction.
 type Key = (String, String, String);
 /// A planned outcome's key: the sub-merchant and the transaction (whichever merchant asks).
@@ -163,10 +248,36 @@ pub(crate) struct Bounds {
     pub(crate) orders: usize,
 }
 
+/// What the mock starts with, and what `reset` returns to.
+#[derive(Clone)]
+pub(crate) struct Start {
+    pub(crate) merchants: HashMap<String, Merchant>,
+    pub(crate) platforms: Vec<Platform>,
+    /// The key that signs answers (every merchant's, unless one has its own).
+    pub(crate) signer: Signer,
+    pub(crate) public_key_signer: Signer,
+    pub(crate) processing: Processing,
+    pub(crate) settings: Settings,
+    pub(crate) seed: u64,
+}
+
+/// What a reset keeps of the state built since the start.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Keep {
+    /// Merchants added since the start, and their keys.
+    pub(crate) merchants: bool,
+    /// Platform certificates published or retired, and which keys sign answers.
+    pub(crate) certificates: bool,
+    /// The settings changed since the start.
+    pub(crate) settings: bool,
+}
+
 pub(crate) struct State {
     merchants: RwLock<HashMap<String, Merchant>>,
     platforms: RwLock<Vec<Platform>>,
     signer: RwLock<Signer>,
+    /// Merchants whose answers another key signs (`sign-with` naming a merchant).
+    merchant_signers: RwLock<HashMap<String, Signer>>,
     clock: Arc<dyn Clock>,
     orders: Mutex<Orders>,
     outcomes: Mutex<HashMap<PlanKey, (Outcome, Option<Processing>)>>,
@@ -186,6 +297,10 @@ pub(crate) struct State {
     pub(crate) stopped: std::sync::atomic::AtomicBool,
     /// Transactions, splits, finishes and returns.
     ledger: Mutex<Ledger>,
+    /// Nonces, `Request-ID`s and generated keys; restarted from the seed by a reset.
+    rng: Mutex<Rng>,
+    /// What the mock started with.
+    start: Start,
 }
 
 /// A receiver's key: the merchant that added it, its type, its account.
@@ -210,34 +325,26 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl State {
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "called once, by the builder, with each of its settings"
-    )]
     pub(crate) fn new(
-        merchants: HashMap<String, Merchant>,
-        platforms: Vec<Platform>,
-        signer: Signer,
-        public_key_signer: Signer,
+        start: Start,
         clock: Arc<dyn Clock>,
-        processing: Processing,
         max_body: usize,
         log_to_stderr: bool,
         bounds: Bounds,
         primary: Option<String>,
         notify_time_scale: f64,
-        settings: Settings,
     ) -> Self {
         Self {
-            merchants: RwLock::new(merchants),
-            platforms: RwLock::new(platforms),
-            signer: RwLock::new(signer),
+            merchants: RwLock::new(start.merchants.clone()),
+            platforms: RwLock::new(start.platforms.clone()),
+            signer: RwLock::new(start.signer.clone()),
+            merchant_signers: RwLock::new(HashMap::new()),
             clock,
             orders: Mutex::new(Orders::default()),
             outcomes: Mutex::new(HashMap::new()),
-            public_key_signer,
+            public_key_signer: start.public_key_signer.clone(),
             faults: Mutex::new(Vec::new()),
-            processing: Mutex::new(processing),
+            processing: Mutex::new(start.processing),
             answers: Mutex::new(VecDeque::new()),
             bounds,
             max_body,
@@ -247,8 +354,15 @@ impl State {
             primary,
             notify_time_scale,
             stopped: std::sync::atomic::AtomicBool::new(false),
-            ledger: Mutex::new(Ledger::with(settings)),
+            ledger: Mutex::new(Ledger::with(start.settings.clone(), start.seed)),
+            rng: Mutex::new(Rng::new(start.seed)),
+            start,
         }
+    }
+
+    /// The generator of nonces and ids. Held only to draw: never while signing.
+    pub(crate) fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
+        lock(&self.rng)
     }
 
     /// The money of the profit-sharing family. Lock order: the ledger before the receivers.
@@ -294,14 +408,14 @@ impl State {
             .insert(mchid, merchant);
     }
 
-    pub(crate) fn set_apiv3_key(&self, mchid: &str, key: ApiV3Key) {
+    pub(crate) fn set_apiv3(&self, mchid: &str, key: Apiv3) {
         if let Some(m) = self
             .merchants
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .get_mut(mchid)
         {
-            m.apiv3 = Apiv3::given(key);
+            m.apiv3 = key;
             m.certificate_mode = true;
         }
     }
@@ -427,6 +541,7 @@ impl State {
         .map(|p| p.signer.clone())
     }
 
+    /// The key that signs answers to merchants without a key of their own.
     pub(crate) fn signer(&self) -> Signer {
         self.signer
             .read()
@@ -434,8 +549,31 @@ impl State {
             .clone()
     }
 
+    /// The key that signs answers to merchant `mchid`.
+    pub(crate) fn signer_for(&self, mchid: &str) -> Signer {
+        self.merchant_signers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(mchid)
+            .cloned()
+            .unwrap_or_else(|| self.signer())
+    }
+
+    /// Signs every merchant's answers with `signer` (those with a key of their own too).
     pub(crate) fn set_signer(&self, signer: Signer) {
         *self.signer.write().unwrap_or_else(PoisonError::into_inner) = signer;
+        self.merchant_signers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// Signs merchant `mchid`'s answers with `signer`.
+    pub(crate) fn set_merchant_signer(&self, mchid: &str, signer: Signer) {
+        self.merchant_signers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(mchid.to_owned(), signer);
     }
 
     pub(crate) fn set_processing(&self, p: Processing) {
@@ -479,21 +617,43 @@ impl State {
         lock(&self.answers).iter().cloned().collect()
     }
 
-    /// Forgets orders, planned outcomes, armed faults, the log, receivers, notification
-    /// deliveries (deliveries under way stop at their next attempt), transactions, splits,
-    /// returns and notify URLs; keeps the settings.
-    pub(crate) fn reset(&self) {
-        lock(&self.ledger).reset();
+    /// Back to the start: orders, planned outcomes, armed faults, the log, receivers,
+    /// notification deliveries (those under way stop at their next attempt), transactions,
+    /// splits, returns, notify URLs, the processing time and the generator's sequence; and,
+    /// unless `keep` says otherwise, the merchants, the platform certificates, the signing
+    /// keys and the settings.
+    pub(crate) fn reset(&self, keep: Keep) {
+        let settings = if keep.settings {
+            lock(&self.ledger).settings.clone()
+        } else {
+            self.start.settings.clone()
+        };
+        lock(&self.ledger).reset(settings);
         *lock(&self.orders) = Orders::default();
         lock(&self.outcomes).clear();
         lock(&self.faults).clear();
         lock(&self.answers).clear();
         *lock(&self.receivers) = ReceiverBook::default();
         *lock(&self.deliveries) = Deliveries::default();
-    }
-
-    pub(crate) fn plan(&self, sub_mchid: &str, transaction_id: &str, outcome: Outcome) {
-        self.plan_with(sub_mchid, transaction_id, outcome, None);
+        *lock(&self.rng) = Rng::new(self.start.seed);
+        *lock(&self.processing) = self.start.processing;
+        if !keep.merchants {
+            *self
+                .merchants
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = self.start.merchants.clone();
+        }
+        if !keep.certificates {
+            *self
+                .platforms
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = self.start.platforms.clone();
+            self.set_signer(self.start.signer.clone());
+            self.merchant_signers
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
     }
 
     /// How the order ends, and (when given) how long it stays `PROCESSING` first.
@@ -534,7 +694,7 @@ impl State {
     }
 
     /// Stores a new order, or says how an existing one compares.
-    pub(crate) fn create(&self, mchid: &str, request: CreateAfterSalesOrder) -> Created {
+    pub(crate) fn create(&self, mchid: &str, request: CreateAfterSalesOrder, now: i64) -> Created {
         let key = (
             mchid.to_owned(),
             request.sub_mchid.clone(),
@@ -556,7 +716,7 @@ impl State {
                     key,
                     StoredOrder {
                         request,
-                        created_at: self.now(),
+                        created_at: now,
                         queries: 0,
                         finished_at: None,
                     },
@@ -574,6 +734,7 @@ impl State {
         mchid: &str,
         sub_mchid: &str,
         transaction_id: &str,
+        now: i64,
     ) -> Option<AfterSalesOrder> {
         let plan_key = (sub_mchid.to_owned(), transaction_id.to_owned());
         let key = (mchid.to_owned(), plan_key.0.clone(), plan_key.1.clone());
@@ -582,7 +743,6 @@ impl State {
             Some((outcome, None)) => (outcome.clone(), *lock(&self.processing)),
             None => (Outcome::Success, *lock(&self.processing)),
         };
-        let now = self.now();
         let mut orders = lock(&self.orders);
         let order = orders.by_key.get_mut(&key)?;
         order.queries = order.queries.saturating_add(1);

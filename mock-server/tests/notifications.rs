@@ -12,11 +12,11 @@ use common::{assert_error, json, send};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+use wechatpay_conformance::sandbox::Standalone;
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::http::{self, HeaderMap, HeaderName, HeaderValue};
 use wechatpay_core::notification::{NotificationVerifier, ProfitSharingNotification};
 use wechatpay_core::{DecryptProblem, ErrorKind, KeyRing};
-use wechatpay_conformance::sandbox::Standalone;
 use wechatpay_mock_server::{MockWechatPay, NotificationSpec, SignWith, keys};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
@@ -108,7 +108,8 @@ async fn other_merchants_event_types_and_signing_keys() {
         "1900000200",
         "4775B6A45ACD588826D15E583A95F5DD00000002",
         wechatpay_core::PublicKey::from_pem(&other.public_pem).expect("public"),
-    );
+    )
+    .expect("the merchant is added");
     let spec = NotificationSpec::new(json!({"out_refund_no": "R1"}))
         .mchid("1900000200")
         .event_type("REFUND.SUCCESS")

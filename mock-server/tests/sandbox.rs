@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use common::{json, send, send_raw};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
+use wechatpay_conformance::sandbox::Standalone;
 use wechatpay_core::{
     Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, QueryAfterSalesOrder, Scene,
 };
 use wechatpay_mock_server::keys;
-use wechatpay_conformance::sandbox::Standalone;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 
@@ -165,7 +165,14 @@ async fn the_control_api_steers_outcomes_faults_and_the_log() {
             &serde_json::json!({"kind": "system_error", "route": "query"}),
         )
         .await;
-    assert_eq!((status, body["armed"].as_u64()), (200, Some(1)));
+    // Every value used is echoed, defaults included.
+    assert_eq!(
+        (status, &body["armed"]),
+        (
+            200,
+            &serde_json::json!({"kind": "system_error", "route": "query", "count": 1})
+        )
+    );
     let (req, _) = client
         .prepare(&QueryAfterSalesOrder::new("1900000109", tx))
         .expect("prepare");
@@ -423,7 +430,13 @@ async fn the_profit_sharing_sandbox_with_strict_transactions_rate_limits_and_not
     assert_eq!(status, 200);
     assert_eq!(
         settings,
-        serde_json::json!({"strict_transactions": true, "rate_limits": true})
+        serde_json::json!({
+            "strict_transactions": true,
+            "rate_limits": true,
+            "frequency_limit": null,
+            "rate_limit_code": "FREQUENCY_LIMITED",
+            "platform_mchids": []
+        })
     );
     let client = sb.test_client();
     let (sub, tx, account) = ("1900000109", "4208450740201411110000006001", "1900000110");

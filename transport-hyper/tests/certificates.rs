@@ -160,9 +160,11 @@ async fn two_merchants_in_one_process_keep_their_own_certificates() {
         "1900000200",
         "ABCDEF0123456789",
         second_key.public_key().expect("public"),
-    );
+    )
+    .expect("the merchant is added");
     let other_apiv3 = ApiV3Key::new("Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4").expect("key");
-    mock.set_apiv3_key("1900000200", other_apiv3.clone());
+    mock.set_apiv3_key("1900000200", other_apiv3.clone())
+        .expect("a known merchant");
 
     let first = cert_client(&mock, KeyRing::new());
     let merchant =

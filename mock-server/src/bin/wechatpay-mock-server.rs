@@ -16,7 +16,15 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{PlatformCertificate, PublicKey};
 use wechatpay_mock_server::server::{Limits, serve, serve_tls};
-use wechatpay_mock_server::{DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, MockBuilder, SignWith, keys};
+use wechatpay_mock_server::{
+    DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, MockBuilder, RateLimitCode, SignWith, keys,
+};
+
+/// `--rate-limit-code`.
+fn parse_rate_limit_code(text: &str) -> Result<RateLimitCode, String> {
+    RateLimitCode::parse(text)
+        .ok_or_else(|| "one of FREQUENCY_LIMITED, RATELIMIT_EXCEEDED, RATE_LIMITED".to_owned())
+}
 
 /// A signature-true local WeChat Pay (after-sales profit sharing, splits, finishes, returns,
 /// receivers, notifications), for tests.
@@ -99,6 +107,21 @@ struct Cli {
     /// 30 a second naming the same receiver, 300 a second from the same merchant.
     #[arg(long)]
     rate_limits: bool,
+    /// At most N requests a second from one merchant over every route; beyond it, 429 with
+    /// --rate-limit-code and Retry-After: 1. Default: no limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    frequency_limit: Option<u32>,
+    /// The code of every 429: FREQUENCY_LIMITED, RATELIMIT_EXCEEDED or RATE_LIMITED.
+    #[arg(long, value_name = "CODE", default_value = "FREQUENCY_LIMITED", value_parser = parse_rate_limit_code)]
+    rate_limit_code: RateLimitCode,
+    /// A platform merchant (服务商) allowed to call (repeatable); any other merchant gets 403
+    /// NO_AUTH. Default: every merchant the sandbox knows.
+    #[arg(long = "platform-mchid", value_name = "MCHID")]
+    platform_mchids: Vec<String>,
+    /// Seeds nonces, Request-IDs and order numbers: the same seed and requests at the same
+    /// times give the same answers. Default: from the operating system.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
     /// Serve HTTPS with a CA and a server certificate (localhost, 127.0.0.1) generated at
     /// start, written to --keys-dir; the readiness line names the CA (`ca_certificate`).
     #[arg(long, conflicts_with = "tls_cert")]
@@ -317,7 +340,18 @@ async fn run(cli: Cli) -> Result<(), Fatal> {
         .notify_time_scale(cli.notify_time_scale)
         .strict_transactions(cli.strict_transactions)
         .rate_limits(cli.rate_limits)
+        .rate_limit_code(cli.rate_limit_code)
         .log_to_stderr(!cli.quiet);
+    if let Some(limit) = cli.frequency_limit {
+        builder = builder.frequency_limit(limit);
+    }
+    if !cli.platform_mchids.is_empty() {
+        let ids: Vec<&str> = cli.platform_mchids.iter().map(String::as_str).collect();
+        builder = builder.platform_mchids(&ids);
+    }
+    if let Some(seed) = cli.seed {
+        builder = builder.seed(seed);
+    }
     for (id, serial, key, apiv3) in more_merchants(&cli)? {
         builder = builder.merchant(&id, &serial, key);
         if let Some(apiv3) = apiv3 {

@@ -1,0 +1,42 @@
+//! Which route a request takes: the paths the sandbox serves and the control API's prefix.
+
+use wechatpay_core::AFTER_SALES_PATH;
+use wechatpay_core::certificates::CERTIFICATES_PATH;
+use wechatpay_core::receivers::{ADD_PATH, DELETE_PATH};
+
+use crate::faults::Route;
+use crate::profit_sharing::{FINISH_PATH, ORDERS_PATH, RETURNS_PATH, amounts_segment};
+
+/// The path prefix of the control API.
+pub const CONTROL_PREFIX: &str = "/mock/";
+
+pub(crate) fn route_of(method: &str, path: &str) -> Route {
+    match (method, path) {
+        ("POST", AFTER_SALES_PATH) => Route::CreateAfterSales,
+        ("GET", AFTER_SALES_PATH) => Route::QueryAfterSales,
+        ("GET", CERTIFICATES_PATH) => Route::Certificates,
+        ("POST", ADD_PATH) => Route::AddReceiver,
+        ("POST", DELETE_PATH) => Route::DeleteReceiver,
+        ("POST", ORDERS_PATH) => Route::CreateSplit,
+        ("GET", ORDERS_PATH) => Route::QuerySplit,
+        ("POST", FINISH_PATH) => Route::FinishOrder,
+        ("POST", RETURNS_PATH) => Route::CreateReturn,
+        ("GET", RETURNS_PATH) => Route::QueryReturn,
+        ("GET", p) if amounts_segment(p).is_some() => Route::UnsplitAmount,
+        _ => Route::Unknown,
+    }
+}
+
+/// Whether the mock serves `path` with some method.
+pub(crate) fn served(path: &str) -> bool {
+    matches!(
+        path,
+        AFTER_SALES_PATH
+            | CERTIFICATES_PATH
+            | ADD_PATH
+            | DELETE_PATH
+            | ORDERS_PATH
+            | FINISH_PATH
+            | RETURNS_PATH
+    ) || amounts_segment(path).is_some()
+}

@@ -1,0 +1,376 @@
+//! Steering the sandbox: every change a test can make to it, checked once, here. The control
+//! API ([`crate::control`]) reads JSON into these calls and the in-process mock
+//! ([`crate::MockWechatPay`]) calls them from Rust: one implementation, two doors.
+
+use wechatpay_core::{Error, PublicKey};
+
+use crate::faults::{Fault, Route};
+use crate::ledger::{NotifyUrl, Processing, ReturnOutcome, Settings, ShareOutcome};
+use crate::reply::Reply;
+use crate::request::{MAX_ID, id_problem, text_problem};
+use crate::state::{Apiv3, Keep, Merchant, Outcome, Platform, State};
+use crate::{StoredTransaction, notify};
+
+/// Why a change was refused: the status and code the control API answers, the field it names,
+/// and the message.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    status: u16,
+    code: &'static str,
+    field: Option<&'static str>,
+    message: String,
+}
+
+impl Refusal {
+    /// 400 `PARAM_ERROR` naming `field`.
+    pub(crate) fn field(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            code: "PARAM_ERROR",
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// 404 `RESOURCE_NOT_EXISTS` naming `field`: what it names does not exist.
+    pub(crate) fn not_found(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: 404,
+            code: "RESOURCE_NOT_EXISTS",
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// 400 `INVALID_REQUEST`: a rule the request breaks.
+    fn rule(message: impl Into<String>) -> Self {
+        Self {
+            status: 400,
+            code: "INVALID_REQUEST",
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// From a core input error naming its field.
+    fn from_error(e: &Error) -> Self {
+        let text = e.to_string();
+        match e.field() {
+            Some(field) => {
+                let prefix = format!("invalid `{field}`: ");
+                Self::field(field, text.strip_prefix(&prefix).unwrap_or(&text))
+            }
+            None => Self::rule(text),
+        }
+    }
+
+    /// The control API's answer.
+    pub(crate) fn into_reply(self) -> Reply {
+        match (self.status, self.field) {
+            (400, Some(field)) => Reply::param_error(field, None, self.message),
+            (_, Some(field)) => {
+                Reply::error(self.status, self.code, format!("{field}: {}", self.message))
+            }
+            (_, None) => Reply::error(self.status, self.code, self.message),
+        }
+    }
+
+    /// The in-process mock's error: invalid input naming the field, else a configuration
+    /// error.
+    pub(crate) fn into_error(self) -> Error {
+        match self.field {
+            Some(field) => Error::invalid_input(field, self.message),
+            None => Error::config(self.message),
+        }
+    }
+}
+
+/// A paid transaction of `amount` fen to `sub_mchid`.
+pub(crate) fn declare_transaction(
+    state: &State,
+    sub_mchid: &str,
+    transaction_id: &str,
+    amount: i64,
+) -> Result<StoredTransaction, Refusal> {
+    if let Some(issue) = id_problem(sub_mchid) {
+        return Err(Refusal::field("sub_mchid", issue));
+    }
+    if let Some(issue) = text_problem(transaction_id, MAX_ID) {
+        return Err(Refusal::field("transaction_id", issue));
+    }
+    if amount <= 0 {
+        return Err(Refusal::field(
+            "amount",
+            format!("must be a positive number of fen, got {amount}"),
+        ));
+    }
+    let bound = state.order_bound();
+    state
+        .ledger()
+        .declare(sub_mchid, transaction_id, amount, bound)
+        .map_err(Refusal::rule)
+}
+
+/// How the after-sales order (`sub_mchid`, `transaction_id`) ends.
+pub(crate) fn plan_order(
+    state: &State,
+    sub_mchid: &str,
+    transaction_id: &str,
+    outcome: Outcome,
+    processing: Option<Processing>,
+) {
+    state.plan_with(sub_mchid, transaction_id, outcome, processing);
+}
+
+/// How the shares of split `out_order_no` end (of receiver `account` only, when given).
+pub(crate) fn plan_share(
+    state: &State,
+    sub_mchid: &str,
+    out_order_no: &str,
+    account: Option<&str>,
+    outcome: ShareOutcome,
+    processing: Option<Processing>,
+) {
+    let bound = state.order_bound();
+    state
+        .ledger()
+        .plan_share(sub_mchid, out_order_no, account, outcome, processing, bound);
+}
+
+/// How return `out_return_no` ends.
+pub(crate) fn plan_return(
+    state: &State,
+    sub_mchid: &str,
+    out_return_no: &str,
+    outcome: ReturnOutcome,
+    processing: Option<Processing>,
+) {
+    let bound = state.order_bound();
+    state
+        .ledger()
+        .plan_return(sub_mchid, out_return_no, outcome, processing, bound);
+}
+
+/// The most requests one fault can be armed for.
+pub(crate) const MAX_FAULT_COUNT: usize = 1_000_000;
+
+/// Arms `fault` for the next `count` requests on `route`.
+pub(crate) fn arm(state: &State, route: Route, fault: Fault, count: usize) -> Result<(), Refusal> {
+    if count == 0 || count > MAX_FAULT_COUNT {
+        return Err(Refusal::field(
+            "count",
+            format!("must be 1 to {MAX_FAULT_COUNT}, got {count}"),
+        ));
+    }
+    state.arm(route, fault, count);
+    Ok(())
+}
+
+/// Accepts requests from merchant `mchid` (a generated APIv3 key unless `apiv3_key` gives one,
+/// which puts it in certificate mode). Returns the key's text when the mock knows it.
+pub(crate) fn add_merchant(
+    state: &State,
+    mchid: &str,
+    serial: &str,
+    public_key: PublicKey,
+    apiv3_key: Option<Apiv3>,
+) -> Result<Option<String>, Refusal> {
+    if mchid.is_empty() || mchid.len() > 32 || !mchid.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(Refusal::field("mchid", "must be 1 to 32 digits"));
+    }
+    if let Some(issue) = text_problem(serial, 64) {
+        return Err(Refusal::field("serial", issue));
+    }
+    if public_key.bits() < 2048 {
+        return Err(Refusal::field(
+            "public_key",
+            format!(
+                "RSA keys of 2048 bits or more only, got {}",
+                public_key.bits()
+            ),
+        ));
+    }
+    let mut merchant = Merchant::new(serial.to_owned(), public_key, &mut state.rng());
+    if let Some(apiv3) = apiv3_key {
+        merchant.apiv3 = apiv3;
+        merchant.certificate_mode = true;
+    }
+    let text = merchant.apiv3.text.clone();
+    state.add_merchant(mchid.to_owned(), merchant);
+    Ok(text)
+}
+
+/// Puts merchant `mchid` in certificate mode with this APIv3 key.
+pub(crate) fn set_apiv3_key(state: &State, mchid: &str, key: Apiv3) -> Result<(), Refusal> {
+    if state.merchant(mchid).is_none() {
+        return Err(unknown_merchant(mchid));
+    }
+    state.set_apiv3(mchid, key);
+    Ok(())
+}
+
+fn unknown_merchant(mchid: &str) -> Refusal {
+    Refusal::not_found(
+        "mchid",
+        format!(
+            "merchant {} is not one the sandbox knows (GET /mock/merchants lists them)",
+            shown(mchid)
+        ),
+    )
+}
+
+/// A published certificate: its serial, whether it is valid now, and why not.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    pub(crate) serial: String,
+    pub(crate) warning: Option<String>,
+}
+
+/// Publishes a platform certificate with its private key (checked: RSA ≥ 2048 bits, the key
+/// the certificate's). One that is not valid at `now` is published with a warning.
+pub(crate) fn publish(
+    state: &State,
+    certificate_pem: &str,
+    private_key_pem: &str,
+    now: i64,
+) -> Result<Published, Refusal> {
+    let platform =
+        Platform::load(certificate_pem, private_key_pem).map_err(|e| Refusal::from_error(&e))?;
+    let published = Published {
+        serial: platform.cert.serial().to_owned(),
+        warning: platform.validity_warning(now),
+    };
+    state.add_platform(platform);
+    Ok(published)
+}
+
+/// Which key signs answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key<'a> {
+    /// The WeChat Pay public key pair.
+    PublicKey,
+    /// A published platform certificate: this serial, or the last published.
+    Platform(Option<&'a str>),
+}
+
+/// Signs answers with `key`: every merchant's, or only `mchid`'s. Returns the serial that
+/// signs now.
+pub(crate) fn sign_with(
+    state: &State,
+    key: Key<'_>,
+    mchid: Option<&str>,
+) -> Result<String, Refusal> {
+    let signer = match key {
+        Key::PublicKey => state.public_key_signer(),
+        Key::Platform(serial) => state.platform_signer(serial).ok_or_else(|| match serial {
+            Some(s) => Refusal::not_found(
+                "serial",
+                format!(
+                    "no platform certificate {} is published (POST /mock/platform-certificates answers the serial to use)",
+                    shown(s)
+                ),
+            ),
+            None => Refusal::not_found("serial", "no platform certificate is published"),
+        })?,
+    };
+    let serial = signer.serial.clone();
+    match mchid {
+        None => state.set_signer(signer),
+        Some(m) if state.merchant(m).is_some() => state.set_merchant_signer(m, signer),
+        Some(m) => return Err(unknown_merchant(m)),
+    }
+    Ok(serial)
+}
+
+/// Stops publishing certificate `serial`.
+pub(crate) fn retire(state: &State, serial: &str) -> Result<(), Refusal> {
+    if state.retire_platform(serial) {
+        Ok(())
+    } else {
+        Err(Refusal::not_found(
+            "serial",
+            format!("no platform certificate {} is published", shown(serial)),
+        ))
+    }
+}
+
+/// Where receiver `account`'s profit-sharing notifications go.
+pub(crate) fn set_notify_url(state: &State, entry: NotifyUrl) -> Result<NotifyUrl, Refusal> {
+    if let Some(issue) = text_problem(&entry.account, 64) {
+        return Err(Refusal::field("account", issue));
+    }
+    notify::check_url(&entry.url).map_err(|issue| Refusal::field("url", issue))?;
+    if let Some(m) = &entry.mchid
+        && state.merchant(m).is_none()
+    {
+        return Err(unknown_merchant(m));
+    }
+    let bound = state.order_bound();
+    state.ledger().set_notify_url(entry.clone(), bound);
+    Ok(entry)
+}
+
+/// A change of settings: the fields given change, the others stay.
+#[derive(Debug, Default)]
+pub(crate) struct SettingsChange {
+    pub(crate) strict_transactions: Option<bool>,
+    pub(crate) rate_limits: Option<bool>,
+    /// `Some(None)` switches the limit off.
+    pub(crate) frequency_limit: Option<Option<u32>>,
+    pub(crate) rate_limit_code: Option<crate::faults::RateLimitCode>,
+    pub(crate) platform_mchids: Option<Vec<String>>,
+}
+
+/// Applies `change`; the settings now.
+pub(crate) fn settings(state: &State, change: SettingsChange) -> Result<Settings, Refusal> {
+    if let Some(Some(0)) = change.frequency_limit {
+        return Err(Refusal::field(
+            "frequency_limit",
+            "must be 1 or more requests a second (null switches it off)",
+        ));
+    }
+    if let Some(bad) = change
+        .platform_mchids
+        .iter()
+        .flatten()
+        .find(|m| id_problem(m).is_some())
+    {
+        return Err(Refusal::field(
+            "platform_mchids",
+            format!("{} is not a merchant id (digits)", shown(bad)),
+        ));
+    }
+    let mut ledger = state.ledger();
+    let s = &mut ledger.settings;
+    if let Some(on) = change.strict_transactions {
+        s.strict_transactions = on;
+    }
+    if let Some(on) = change.rate_limits {
+        s.rate_limits = on;
+    }
+    if let Some(limit) = change.frequency_limit {
+        s.frequency_limit = limit;
+    }
+    if let Some(code) = change.rate_limit_code {
+        s.rate_limit_code = code;
+    }
+    if let Some(mchids) = change.platform_mchids {
+        s.platform_mchids = mchids;
+    }
+    Ok(s.clone())
+}
+
+/// How long new and unfinished orders stay `PROCESSING`.
+pub(crate) fn set_processing(state: &State, processing: Processing) {
+    state.set_processing(processing);
+}
+
+/// Back to the start-up state, keeping what `keep` names.
+pub(crate) fn reset(state: &State, keep: Keep) {
+    state.reset(keep);
+}
+
+/// A value as shown in a message: at most 64 characters.
+fn shown(value: &str) -> String {
+    value.chars().take(64).collect()
+}
