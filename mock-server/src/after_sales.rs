@@ -2,7 +2,6 @@
 //! written here rather than borrowed from the client's validation.
 
 use serde_json::json;
-use wechatpay_core::{AfterSalesOrderAccepted, CreateAfterSalesOrder, Scene, SharingType};
 
 use crate::reply::Reply;
 use crate::request::{
@@ -10,6 +9,7 @@ use crate::request::{
     text_problem,
 };
 use crate::state::{Created, State};
+use crate::wire::{AfterSalesAccepted, AfterSalesRequest};
 /// The longest `refund_id` accepted (WeChat's own limit is unconfirmed; its ids have 29 digits).
 const MAX_REFUND_ID: usize = 64;
 const SCENES: [&str; 3] = ["REFUND_TICKET", "CHANGE_TICKET", "RETURN_GOODS"];
@@ -19,13 +19,13 @@ const TYPES: [&str; 1] = ["SERVICE_FEE_INCOME"];
 pub(crate) fn create(state: &State, mchid: &str, req: &SimRequest<'_>, now: i64) -> Reply {
     match parse_create(req) {
         Ok(order) => {
-            let answer = AfterSalesOrderAccepted {
-                sub_mchid: order.sub_mchid.clone(),
-                transaction_id: order.transaction_id.clone(),
-                amount: Some(order.amount),
-            };
+            let answer = json!(AfterSalesAccepted {
+                sub_mchid: &order.sub_mchid,
+                transaction_id: &order.transaction_id,
+                amount: order.amount,
+            });
             match state.create(mchid, order, now) {
-                Created::New | Created::Repeat => Reply::json(200, &json!(answer)),
+                Created::New | Created::Repeat => Reply::json(200, &answer),
                 Created::Conflict => Reply::error(
                     400,
                     "INVALID_REQUEST",
@@ -37,7 +37,7 @@ pub(crate) fn create(state: &State, mchid: &str, req: &SimRequest<'_>, now: i64)
     }
 }
 
-fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
+fn parse_create(req: &SimRequest<'_>) -> Result<AfterSalesRequest, Reply> {
     let obj = json_object(req)?;
     let field = |name: &str, problem: Option<String>| match problem {
         Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
@@ -70,12 +70,12 @@ fn parse_create(req: &SimRequest<'_>) -> Result<CreateAfterSalesOrder, Reply> {
         (!SCENES.contains(&scene.as_str()))
             .then(|| "unknown scene; expected REFUND_TICKET, CHANGE_TICKET or RETURN_GOODS".into()),
     )?;
-    Ok(CreateAfterSalesOrder {
+    Ok(AfterSalesRequest {
         sub_mchid,
         transaction_id,
         amount,
-        sharing_type: SharingType::from(sharing_type),
-        scene: Scene::from(scene),
+        sharing_type,
+        scene,
         refund_id,
     })
 }
@@ -99,7 +99,7 @@ pub(crate) fn query(state: &State, mchid: &str, query: &str, now: i64) -> Reply 
         return Reply::query_param_error("transaction_id", issue);
     }
     match state.query(mchid, &sub_mchid, &transaction_id, now) {
-        Some(order) => Reply::json(200, &json!(order)),
+        Some(order) => Reply::json(200, &order),
         None => Reply::error(
             404,
             "RESOURCE_NOT_EXISTS",

@@ -1,11 +1,11 @@
 //! `GET /v3/certificates`, as WeChat Pay serves it.
 
 use serde_json::json;
-use time::format_description::well_known::Rfc3339;
-use wechatpay_core::certificates::{CertificateEntry, CertificateList, EncryptedResource};
+use wechatpay_core::certificates::EncryptedResource;
 
 use crate::reply::{Reply, Signer};
 use crate::state::State;
+use crate::wire::{CertificateEntry, CertificateList, Sealed, beijing};
 
 /// The published certificates, each encrypted with the merchant's APIv3 key, and the signer of
 /// the answer: the certificate that signs answers now if it is a published one, else the last
@@ -27,19 +27,21 @@ pub(crate) fn download(state: &State, mchid: &str) -> Result<(Reply, Option<Sign
     if platforms.is_empty() {
         return Err(not_found());
     }
-    let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
     let mut data = Vec::with_capacity(platforms.len());
     for p in &platforms {
         let nonce = state.rng().alnum(12);
         let encrypted = EncryptedResource::encrypt(&key, &nonce, "certificate", p.pem.as_bytes())
             .map_err(|e| Reply::error(500, "SYSTEM_ERROR", e.to_string()))?;
-        let at =
-            |t: time::OffsetDateTime| t.to_offset(beijing).format(&Rfc3339).unwrap_or_default();
         data.push(CertificateEntry {
             serial_no: p.cert.serial().to_owned(),
-            effective_time: at(p.cert.not_before()),
-            expire_time: at(p.cert.not_after()),
-            encrypt_certificate: encrypted,
+            effective_time: beijing(p.cert.not_before().unix_timestamp()),
+            expire_time: beijing(p.cert.not_after().unix_timestamp()),
+            encrypt_certificate: Sealed {
+                algorithm: encrypted.algorithm,
+                nonce: encrypted.nonce,
+                associated_data: encrypted.associated_data,
+                ciphertext: encrypted.ciphertext,
+            },
         });
     }
     let current = state.signer();

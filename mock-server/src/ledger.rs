@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use crate::faults::RateLimitCode;
 use crate::reply::Reply;
 use crate::rng::Rng;
+use crate::wire::beijing;
 
 /// How long a new record stays processing (an order `PROCESSING`, a share `PENDING`): for
 /// `queries` queries and `seconds` after it was made, both.
@@ -483,16 +484,6 @@ fn invalid(message: impl Into<String>) -> Reply {
 /// `now`: it answered "processing" to its first `p.queries` queries, and `p.seconds` passed.
 fn due(queries: u32, created_at: i64, now: i64, p: Processing) -> bool {
     queries >= p.queries && now.saturating_sub(created_at) >= p.seconds
-}
-
-/// `t` (Unix seconds) in RFC 3339 at Beijing time, as WeChat Pay writes its times.
-pub(crate) fn beijing(t: i64) -> String {
-    use time::format_description::well_known::Rfc3339;
-    let offset = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| t.to_offset(offset).format(&Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 impl Ledger {

@@ -70,6 +70,7 @@ pub mod standalone;
 mod state;
 mod steer;
 mod strict;
+mod wire;
 
 use std::time::Duration;
 
@@ -93,6 +94,7 @@ pub use request::SimRequest;
 pub use routes::CONTROL_PREFIX;
 pub use simulator::Simulator;
 pub use state::{Answer, Outcome, StoredOrder, StoredReceiver};
+pub use wire::AfterSalesRequest;
 
 /// How often the in-process mock and the standalone server make due results final without a
 /// request ([`Simulator::advance`]).

@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use wechatpay_core::Error;
 use wechatpay_core::certificates::{ApiV3Key, EncryptedResource};
 
@@ -384,11 +383,7 @@ pub(crate) fn body(
         Error::invalid_input("resource", "cannot be written as JSON").with_source(e)
     })?;
     let sealed = EncryptedResource::encrypt(key, aes_nonce, &spec.associated_data, &plaintext)?;
-    let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let create_time = time::OffsetDateTime::from_unix_timestamp(now)
-        .ok()
-        .and_then(|t| t.to_offset(beijing).format(&Rfc3339).ok())
-        .unwrap_or_default();
+    let create_time = crate::wire::beijing(now);
     let summary = match (&spec.summary, spec.original_type.as_str()) {
         (Some(s), _) => s.as_str(),
         (None, "profitsharing") => "分账",

@@ -6,16 +6,14 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use serde::Serialize;
 
 use wechatpay_core::certificates::ApiV3Key;
-use wechatpay_core::{
-    AfterSalesOrder, Clock, CreateAfterSalesOrder, Error, FailReason, PlatformCertificate,
-    PrivateKey, ProfitSharingResult, PublicKey,
-};
+use wechatpay_core::{Clock, Error, FailReason, PlatformCertificate, PrivateKey, PublicKey};
 
 use crate::faults::{Armed, Fault, Route};
 use crate::ledger::{Ledger, Processing, Settings};
 use crate::notify::Deliveries;
 use crate::reply::Signer;
 use crate::rng::Rng;
+use crate::wire::{self, AfterSalesRequest};
 
 /// A merchant the mock accepts requests from.
 #[derive(Clone, Debug)]
@@ -212,7 +210,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct StoredOrder {
     /// The request that created it, as received.
-    pub request: CreateAfterSalesOrder,
+    pub request: AfterSalesRequest,
     /// The mock clock's time when it was created.
     pub created_at: i64,
     /// How many queries have been answered for it.
@@ -694,7 +692,7 @@ impl State {
     }
 
     /// Stores a new order, or says how an existing one compares.
-    pub(crate) fn create(&self, mchid: &str, request: CreateAfterSalesOrder, now: i64) -> Created {
+    pub(crate) fn create(&self, mchid: &str, request: AfterSalesRequest, now: i64) -> Created {
         let key = (
             mchid.to_owned(),
             request.sub_mchid.clone(),
@@ -735,7 +733,7 @@ impl State {
         sub_mchid: &str,
         transaction_id: &str,
         now: i64,
-    ) -> Option<AfterSalesOrder> {
+    ) -> Option<serde_json::Value> {
         let plan_key = (sub_mchid.to_owned(), transaction_id.to_owned());
         let key = (mchid.to_owned(), plan_key.0.clone(), plan_key.1.clone());
         let (outcome, processing) = match lock(&self.outcomes).get(&plan_key) {
@@ -754,24 +752,20 @@ impl State {
             order.finished_at = Some(now);
         }
         let (result, fail_reason) = match (order.finished_at, &outcome) {
-            (None, _) => (ProfitSharingResult::Processing, None),
-            (Some(_), Outcome::Success) => (ProfitSharingResult::Success, None),
-            (Some(_), Outcome::Failed(r)) => (ProfitSharingResult::Failed, Some(r.clone())),
-            (Some(_), _) => (ProfitSharingResult::Processing, None),
+            (None, _) => ("PROCESSING", None),
+            (Some(_), Outcome::Success) => ("SUCCESS", None),
+            (Some(_), Outcome::Failed(r)) => ("FAILED", Some(r.as_str())),
+            (Some(_), _) => ("PROCESSING", None),
         };
-        let beijing = time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC);
-        Some(AfterSalesOrder {
-            sub_mchid: order.request.sub_mchid.clone(),
-            transaction_id: order.request.transaction_id.clone(),
-            amount: order.request.amount,
+        let request = &order.request;
+        Some(serde_json::json!(wire::AfterSalesOrder {
+            sub_mchid: &request.sub_mchid,
+            transaction_id: &request.transaction_id,
+            amount: request.amount,
             result,
             fail_reason,
-            finish_time: order.finished_at.and_then(|t| {
-                time::OffsetDateTime::from_unix_timestamp(t)
-                    .ok()
-                    .map(|t| t.to_offset(beijing))
-            }),
-        })
+            finish_time: order.finished_at.map(wire::beijing),
+        }))
     }
 }
 
