@@ -22,6 +22,7 @@ thread_local! {
 /// A pooled agent whose connections end in [`Written`], through the configured proxy, trusting
 /// the Mozilla roots and the configured extra ones.
 pub(crate) fn agent(config: &TransportConfig) -> Result<ureq::Agent, Error> {
+    let proxy = proxy(config)?;
     let mut tls = ureq::tls::TlsConfig::builder()
         // rustls on aws-lc-rs, the crypto library that signs requests: one to build and audit.
         .unversioned_rustls_crypto_provider(
@@ -40,10 +41,12 @@ pub(crate) fn agent(config: &TransportConfig) -> Result<ureq::Agent, Error> {
         .timeout_global(Some(config.attempt_timeout))
         .max_idle_age(config.idle_timeout)
         .max_idle_connections_per_host(32)
-        .proxy(proxy(config)?)
+        .proxy(proxy.clone())
         .tls_config(tls.build())
         .build();
-    let connector = DefaultConnector::new().chain(Written);
+    let connector = DefaultConnector::new().chain(Written {
+        proxied: proxy.is_some(),
+    });
     Ok(ureq::Agent::with_parts(
         settings,
         connector,
@@ -120,47 +123,63 @@ pub(crate) fn exchange(
 }
 
 /// Wraps each connection to note the first HTTP byte written.
+///
+/// Through a proxy, ureq runs the whole chain twice: once for the connection to the proxy
+/// (with a configuration that has no proxy), whose bytes are the `CONNECT` and the TLS
+/// handshake, not the request; then for the tunnel that carries the request. Only the
+/// latter counts.
 #[derive(Debug)]
-pub(crate) struct Written;
+pub(crate) struct Written {
+    /// Whether the agent has a proxy.
+    pub(crate) proxied: bool,
+}
 
 #[derive(Debug)]
-pub(crate) struct Noting(Box<dyn Transport>);
+pub(crate) struct Noting {
+    inner: Box<dyn Transport>,
+    /// Whether this connection carries the request (not only the way to the proxy).
+    counts: bool,
+}
 
 impl Connector<Box<dyn Transport>> for Written {
     type Out = Noting;
 
     fn connect(
         &self,
-        _: &ConnectionDetails,
+        details: &ConnectionDetails,
         chained: Option<Box<dyn Transport>>,
     ) -> Result<Option<Noting>, ureq::Error> {
-        Ok(chained.map(Noting))
+        let to_the_proxy = self.proxied && details.config.proxy().is_none();
+        Ok(chained.map(|inner| Noting {
+            inner,
+            counts: !to_the_proxy,
+        }))
     }
 }
 
 impl Transport for Noting {
     fn buffers(&mut self) -> &mut dyn Buffers {
-        self.0.buffers()
+        self.inner.buffers()
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        if amount > 0 {
+        if amount > 0 && self.counts {
             // Before the write: a write that fails may still have sent bytes.
             WRITTEN.with(|w| w.set(true));
         }
-        self.0.transmit_output(amount, timeout)
+        self.inner.transmit_output(amount, timeout)
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.0.await_input(timeout)
+        self.inner.await_input(timeout)
     }
 
     fn is_open(&mut self) -> bool {
-        self.0.is_open()
+        self.inner.is_open()
     }
 
     fn is_tls(&self) -> bool {
-        self.0.is_tls()
+        self.inner.is_tls()
     }
 }
 

@@ -154,3 +154,45 @@ fn the_environment_proxy_and_no_proxy() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(proxy.connects(), connects, "NO_PROXY bypassed the proxy");
 }
+
+/// The CLI reaches the https sandbox (`--tls`, a child process) through the proxy with
+/// `CONNECT`, trusting the sandbox's CA with `--ca-cert`; without the CA, the certificate is
+/// refused and nothing is created.
+#[cfg(feature = "cli")]
+#[test]
+fn the_cli_reaches_the_https_sandbox_through_the_proxy_with_its_ca() {
+    use wechatpay_conformance::sandbox::{Standalone, binary};
+    let Some(proxy) = ForwardProxy::start(None) else {
+        return;
+    };
+    let binary = binary(false).expect("the mock binary");
+    let sandbox = Standalone::start(&binary, &["--quiet", "--tls"], std::process::Stdio::null())
+        .expect("the https sandbox");
+    let ca = sandbox.ready()["ca_certificate"]
+        .as_str()
+        .expect("ca_certificate")
+        .to_owned();
+    assert!(sandbox.base_url().starts_with("https://"));
+    let run = |ca: Option<&str>| {
+        let (mut command, _keys) = cli_create(sandbox.base_url(), "4208450740201411110000009701");
+        command.args(["--proxy", &proxy.url(None)]);
+        if let Some(ca) = ca {
+            command.args(["--ca-cert", ca]);
+        }
+        command.output().expect("the CLI runs")
+    };
+    let refused = run(None);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(stderr.contains("certificate"), "{stderr}");
+    let ok = run(Some(&ca));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        proxy.connects_at_least(2) >= 2,
+        "both runs went through CONNECT"
+    );
+}

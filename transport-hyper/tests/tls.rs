@@ -162,3 +162,33 @@ async fn both_transports_reach_the_https_sandbox_through_a_proxy() {
         "the proxy's log shows both CONNECTs"
     );
 }
+
+/// Through the proxy as without it: a certificate the client does not trust is a TLS refusal,
+/// not an exchange of unknown fate (the CONNECT written to the proxy is not the request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_a_proxy_without_the_ca_both_fail_as_tls() {
+    let Some(proxy) = wechatpay_conformance::proxy::ForwardProxy::start(None) else {
+        return;
+    };
+    let (sandbox, _ca) = sandbox();
+    let config = TransportConfig {
+        proxy: wechatpay_core::ProxySetting::Url(
+            wechatpay_core::ProxyUrl::new(&proxy.url(None)).expect("proxy URL"),
+        ),
+        ..TransportConfig::default()
+    };
+    let hyper = HyperClient::with_config(core(&sandbox), config.clone()).expect("hyper");
+    let e = hyper
+        .execute(&create("4208450740201411110000009611"))
+        .await
+        .expect_err("the certificate is refused");
+    assert_tls_refusal(&e);
+    let blocking = BlockingClient::with_config(core(&sandbox), config).expect("blocking");
+    let e = tokio::task::spawn_blocking(move || {
+        blocking.execute(&create("4208450740201411110000009612"))
+    })
+    .await
+    .expect("the blocking call")
+    .expect_err("the certificate is refused");
+    assert_tls_refusal(&e);
+}
