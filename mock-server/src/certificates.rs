@@ -44,7 +44,7 @@ pub(crate) fn download(state: &State, mchid: &str) -> Result<(Reply, Option<Sign
             },
         });
     }
-    let current = state.signer();
+    let current = state.signer_for(mchid);
     let signer = platforms
         .iter()
         .find(|p| p.signer.serial == current.serial)

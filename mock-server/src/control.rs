@@ -39,7 +39,7 @@ use crate::outbox;
 use crate::reply::Reply;
 use crate::request::{enum_form_problem, query_param};
 use crate::state::{Apiv3, Keep, Outcome, State};
-use crate::steer::{self, Key, Refusal, SettingsChange};
+use crate::steer::{self, Key, Refusal, SettingsChange, view};
 use crate::strict::{self, Body, Field, Ty, opt, req};
 
 fn ok(extra: Value) -> Reply {
@@ -68,6 +68,13 @@ const PATHS: [(&str, &[&str]); 14] = [
     ("/mock/reset", &["POST"]),
 ];
 
+/// The query parameters each control route takes (routes not listed take none).
+const QUERIES: [(&str, &[&str]); 3] = [
+    ("GET /mock/log", &["limit"]),
+    ("GET /mock/receivers", &["mchid"]),
+    ("GET /mock/transactions", &["transaction_id"]),
+];
+
 /// Answers a control request at `now`.
 pub(crate) fn handle(
     state: &State,
@@ -77,15 +84,28 @@ pub(crate) fn handle(
     body: &[u8],
     now: i64,
 ) -> Reply {
+    let route = format!("{} {path}", method.chars().take(16).collect::<String>());
+    let known = PATHS
+        .iter()
+        .any(|(p, methods)| *p == path && methods.contains(&method));
+    if known {
+        let names = QUERIES
+            .iter()
+            .find(|(r, _)| *r == route)
+            .map_or(&[][..], |(_, names)| *names);
+        if let Err(reply) = strict::query(query, &route, names) {
+            return reply;
+        }
+    }
+    let json = |v: Value| Ok(Reply::json(200, &v));
     let result = match (method, path) {
-        ("GET", "/mock/merchants") => Ok(merchants(state)),
-        ("GET", "/mock/receivers") => receivers(state, query),
+        ("GET", "/mock/merchants") => json(view::merchants(state)),
+        ("GET", "/mock/receivers") => {
+            param(query, "mchid").and_then(|mchid| json(view::receivers(state, mchid.as_deref())))
+        }
         ("POST", "/mock/notifications") => notify(state, body, now),
         ("POST", "/mock/notifications/build") => build_notification(state, body, now),
-        ("GET", "/mock/notifications") => Ok(Reply::json(
-            200,
-            &json!({ "notifications": state.deliveries().all() }),
-        )),
+        ("GET", "/mock/notifications") => json(view::deliveries(state)),
         ("POST", "/mock/outcomes") => outcome(state, body),
         ("POST", "/mock/faults") => fault(state, body),
         ("POST", "/mock/merchants") => merchant(state, body),
@@ -95,24 +115,22 @@ pub(crate) fn handle(
         ("GET", "/mock/log") => log(state, query),
         ("POST", "/mock/reset") => reset(state, body),
         ("POST", "/mock/transactions") => declare(state, body),
-        ("GET", "/mock/transactions") => transactions(state, query),
+        ("GET", "/mock/transactions") => param(query, "transaction_id")
+            .and_then(|only| json(view::transactions(state, only.as_deref()))),
         ("POST", "/mock/notify-urls") => notify_url(state, body),
-        ("GET", "/mock/notify-urls") => Ok(Reply::json(
-            200,
-            &json!({ "notify_urls": state.ledger().notify_urls() }),
-        )),
+        ("GET", "/mock/notify-urls") => json(view::notify_urls(state)),
         ("POST", "/mock/settings") => settings(state, body),
-        ("GET", "/mock/settings") => Ok(Reply::json(200, &json!(state.ledger().settings))),
+        ("GET", "/mock/settings") => json(view::settings(state)),
         _ => Err(match PATHS.iter().find(|(p, _)| *p == path) {
-            Some((_, methods)) => Reply::error(
-                405,
-                "METHOD_NOT_ALLOWED",
-                format!(
-                    "{} {path}: this path takes {}",
-                    method.chars().take(16).collect::<String>(),
-                    methods.join(" or ")
-                ),
-            ),
+            Some((_, methods)) => {
+                let mut reply = Reply::error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    format!("{route}: this path takes {}", methods.join(" or ")),
+                );
+                reply.extra_headers.push(("Allow", methods.join(", ")));
+                reply
+            }
             None => Reply::error(
                 404,
                 "NOT_FOUND",
@@ -152,12 +170,22 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
             opt("processing_seconds", Ty::Count),
         ],
     )?;
-    let processing = match (b.count("processing_queries"), b.count("processing_seconds")) {
+    let queries = bounded(&b, "processing_queries", MAX_QUERIES)?;
+    let seconds = bounded(&b, "processing_seconds", MAX_SECONDS)?;
+    // Either given: the other is 0. Neither: the sandbox's processing time at settling.
+    let processing = match (queries, seconds) {
         (None, None) => None,
         (q, s) => Some(Processing {
             queries: u32::try_from(q.unwrap_or(0)).unwrap_or(u32::MAX),
             seconds: i64::try_from(s.unwrap_or(0)).unwrap_or(i64::MAX),
         }),
+    };
+    let processing_echo = match processing {
+        Some(p) => json!({ "queries": p.queries, "seconds": p.seconds }),
+        None => {
+            let p = state.processing();
+            json!({ "queries": p.queries, "seconds": p.seconds, "default": true })
+        }
     };
     let sub_mchid = b.text("sub_mchid").unwrap_or_default();
     let result = b.text("result").unwrap_or_default();
@@ -175,6 +203,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         )),
     };
     let only_with = |with: &str| bad("fail_reason", &format!("goes with {with} only"));
+    let mut echo;
     match (
         b.text("transaction_id"),
         b.text("out_order_no"),
@@ -201,7 +230,12 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                 account.as_deref(),
                 outcome,
                 processing,
-            );
+            )
+            .map_err(refused)?;
+            echo = json!({
+                "out_order_no": out_order_no,
+                "receiver_account": account.unwrap_or_else(|| "every receiver".to_owned()),
+            });
         }
         (None, None, Some(out_return_no)) => {
             if b.has("receiver_account") {
@@ -219,7 +253,9 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                     ));
                 }
             };
-            steer::plan_return(state, &sub_mchid, &out_return_no, outcome, processing);
+            steer::plan_return(state, &sub_mchid, &out_return_no, outcome, processing)
+                .map_err(refused)?;
+            echo = json!({ "out_return_no": out_return_no });
         }
         (Some(transaction_id), None, None) => {
             if b.has("receiver_account") {
@@ -240,7 +276,9 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                     ));
                 }
             };
-            steer::plan_order(state, &sub_mchid, &transaction_id, outcome, processing);
+            steer::plan_order(state, &sub_mchid, &transaction_id, outcome, processing)
+                .map_err(refused)?;
+            echo = json!({ "transaction_id": transaction_id });
         }
         _ => {
             return Err(Reply::error(
@@ -250,7 +288,30 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
             ));
         }
     }
-    Ok(ok(json!({})))
+    if let Some(map) = echo.as_object_mut() {
+        map.insert("sub_mchid".into(), json!(sub_mchid));
+        map.insert("result".into(), json!(result));
+        map.insert("fail_reason".into(), json!(b.text("fail_reason")));
+        map.insert("processing".into(), processing_echo);
+    }
+    Ok(ok(json!({ "planned": echo })))
+}
+
+/// The most `processing_queries` accepted.
+const MAX_QUERIES: u64 = 1_000_000;
+/// The most `processing_seconds` accepted: a year.
+const MAX_SECONDS: u64 = 366 * 86_400;
+
+/// A count field no larger than `max`, refused naming it otherwise.
+fn bounded(b: &Body, name: &'static str, max: u64) -> Result<Option<u64>, Reply> {
+    match b.count(name) {
+        Some(n) if n > max => Err(Reply::param_error(
+            name,
+            Some(&json!(n)),
+            format!("must be at most {max}"),
+        )),
+        n => Ok(n),
+    }
 }
 
 fn declare(state: &State, body: &[u8]) -> Result<Reply, Reply> {
@@ -280,27 +341,6 @@ fn param(query: &str, name: &str) -> Result<Option<String>, Reply> {
         Some(Ok(v)) => Ok(Some(v)),
         Some(Err(())) => Err(Reply::query_param_error(name, "is not UTF-8 once decoded")),
     }
-}
-
-fn transactions(state: &State, query: &str) -> Result<Reply, Reply> {
-    let only = param(query, "transaction_id")?;
-    let ledger = state.ledger();
-    let listed: Vec<Value> = ledger
-        .transactions()
-        .into_iter()
-        .filter(|t| only.as_deref().is_none_or(|o| t.transaction_id == o))
-        .map(|t| {
-            let splits = ledger.splits(Some(&t.transaction_id));
-            let returns = ledger.returns(Some(&t.transaction_id));
-            let mut v = json!(t);
-            if let Some(map) = v.as_object_mut() {
-                map.insert("splits".into(), json!(splits));
-                map.insert("returns".into(), json!(returns));
-            }
-            v
-        })
-        .collect();
-    Ok(Reply::json(200, &json!({ "transactions": listed })))
 }
 
 fn notify_url(state: &State, body: &[u8]) -> Result<Reply, Reply> {
@@ -347,10 +387,14 @@ fn settings(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     let change = SettingsChange {
         strict_transactions: b.flag("strict_transactions"),
         rate_limits: b.flag("rate_limits"),
-        frequency_limit: b.has("frequency_limit").then(|| {
-            b.count("frequency_limit")
-                .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-        }),
+        frequency_limit: if b.has("frequency_limit") {
+            Some(
+                bounded(&b, "frequency_limit", u64::from(u32::MAX))?
+                    .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+            )
+        } else {
+            None
+        },
         rate_limit_code,
         platform_mchids: b
             .has("platform_mchids")
@@ -495,31 +539,6 @@ fn merchant(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     Ok(ok(json!({ "mchid": mchid, "apiv3_key": apiv3_key })))
 }
 
-fn merchants(state: &State) -> Reply {
-    let all: Vec<Value> = state
-        .merchants()
-        .into_iter()
-        .map(|(mchid, m)| {
-            json!({
-                "mchid": mchid,
-                "serial": m.serial,
-                "apiv3_key": m.apiv3.text,
-                "certificate_mode": m.certificate_mode,
-                "signed_with": state.signer_for(&mchid).serial,
-            })
-        })
-        .collect();
-    Reply::json(200, &json!({ "merchants": all }))
-}
-
-fn receivers(state: &State, query: &str) -> Result<Reply, Reply> {
-    let mchid = param(query, "mchid")?;
-    Ok(Reply::json(
-        200,
-        &json!({ "receivers": state.receivers(mchid.as_deref()) }),
-    ))
-}
-
 /// The fields `POST /mock/notifications` takes (`/build` takes them but `url`).
 const NOTIFY_FIELDS: [Field; 7] = [
     req("url", Ty::Text),
@@ -550,14 +569,7 @@ fn spec_of(b: &Body) -> NotificationSpec {
 
 /// A refusal naming the field of a `wechatpay_core` input error.
 fn refused_input(e: &wechatpay_core::Error) -> Reply {
-    let text = e.to_string();
-    match e.field() {
-        Some(field) => {
-            let prefix = format!("invalid `{field}`: ");
-            Reply::param_error(field, None, text.strip_prefix(&prefix).unwrap_or(&text))
-        }
-        None => Reply::error(400, "PARAM_ERROR", text),
-    }
+    Refusal::from_error(e).into_reply()
 }
 
 fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
@@ -574,6 +586,9 @@ fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
         "url": url,
         "mchid": mchid,
         "event_type": spec.event_type,
+        "original_type": spec.original_type,
+        "summary": spec.summary,
+        "associated_data": spec.associated_data,
     })))
 }
 
@@ -664,9 +679,7 @@ fn log(state: &State, query: &str) -> Result<Reply, Reply> {
             .parse::<usize>()
             .map_err(|_| Reply::query_param_error("limit", "must be a whole number, 0 or more"))?,
     };
-    let answers = state.answers();
-    let skip = answers.len().saturating_sub(limit);
-    Ok(Reply::json(200, &json!({ "answers": &answers[skip..] })))
+    Ok(Reply::json(200, &view::answers(state, limit)))
 }
 
 fn reset(state: &State, body: &[u8]) -> Result<Reply, Reply> {

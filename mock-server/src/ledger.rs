@@ -18,7 +18,7 @@
 //! - a receiver must have been added (`receivers/add`) by the merchant before its split names
 //!   it (`400 INVALID_REQUEST`).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 
 use serde::Serialize;
@@ -424,8 +424,10 @@ pub(crate) struct Ledger {
     splits: Book<SplitKey, StoredSplit>,
     order_ids: HashMap<String, SplitKey>,
     returns: Book<ReturnKey, StoredReturn>,
-    pending_splits: HashSet<SplitKey>,
-    pending_returns: HashSet<ReturnKey>,
+    /// Sorted: what a sweep settles first, and so the order of its notifications, does not
+    /// depend on a hash seed.
+    pending_splits: BTreeSet<SplitKey>,
+    pending_returns: BTreeSet<ReturnKey>,
     /// (sub_mchid, out_order_no, receiver account or every receiver).
     share_plans: HashMap<(String, String, Option<String>), Plan<ShareOutcome>>,
     /// (sub_mchid, out_return_no).

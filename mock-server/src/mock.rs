@@ -389,14 +389,24 @@ impl MockWechatPay {
 
     /// Makes the order (`sub_mchid`, `transaction_id`) end `FAILED` with `reason`. May be
     /// called before the order exists.
-    pub fn fail_order(&self, sub_mchid: &str, transaction_id: &str, reason: FailReason) {
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `sub_mchid` (not digits) or
+    /// `transaction_id` (empty, too long): no request could name that order.
+    pub fn fail_order(
+        &self,
+        sub_mchid: &str,
+        transaction_id: &str,
+        reason: FailReason,
+    ) -> Result<(), Error> {
         steer::plan_order(
             self.state(),
             sub_mchid,
             transaction_id,
             Outcome::Failed(reason),
             None,
-        );
+        )
+        .map_err(steer::Refusal::into_error)
     }
 
     /// Injects `fault` into the next `times` requests (at most 1,000,000), whatever their
@@ -505,13 +515,17 @@ impl MockWechatPay {
     /// How the shares of split `out_order_no` end (of its receiver `account` only, when
     /// given), as `POST /mock/outcomes` with `out_order_no` does. May be called before the
     /// split exists.
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `sub_mchid`, `out_order_no` or
+    /// `receiver_account` when no request could name it.
     pub fn plan_share(
         &self,
         sub_mchid: &str,
         out_order_no: &str,
         account: Option<&str>,
         outcome: ShareOutcome,
-    ) {
+    ) -> Result<(), Error> {
         steer::plan_share(
             self.state(),
             sub_mchid,
@@ -519,13 +533,24 @@ impl MockWechatPay {
             account,
             outcome,
             None,
-        );
+        )
+        .map_err(steer::Refusal::into_error)
     }
 
     /// How return `out_return_no` ends, as `POST /mock/outcomes` with `out_return_no` does.
     /// May be called before the return exists.
-    pub fn plan_return(&self, sub_mchid: &str, out_return_no: &str, outcome: ReturnOutcome) {
-        steer::plan_return(self.state(), sub_mchid, out_return_no, outcome, None);
+    ///
+    /// # Errors
+    /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `sub_mchid` or `out_return_no` when
+    /// no request could name it.
+    pub fn plan_return(
+        &self,
+        sub_mchid: &str,
+        out_return_no: &str,
+        outcome: ReturnOutcome,
+    ) -> Result<(), Error> {
+        steer::plan_return(self.state(), sub_mchid, out_return_no, outcome, None)
+            .map_err(steer::Refusal::into_error)
     }
 
     /// Sends the profit-sharing notifications of receiver `account` (a share paid to it, a

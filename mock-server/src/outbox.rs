@@ -38,7 +38,7 @@ fn sealed(
     now: i64,
 ) -> Result<(String, Vec<u8>), Error> {
     let (id, aes_nonce) = {
-        let mut rng = state.rng();
+        let mut rng = state.notify_rng();
         (format!("EV-{}", rng.digits(20)), rng.alnum(12))
     };
     let body = body(spec, key, &id, now, &aes_nonce)?;
@@ -58,7 +58,7 @@ pub(crate) fn build(
         None => merchant_key(state, spec)?.1,
     };
     let (id, body) = sealed(state, spec, &key, now)?;
-    let stamp = Stamp::draw(&mut state.rng());
+    let stamp = Stamp::draw(&mut state.notify_rng());
     Ok(signed(&id, body, &state.signer(), now, stamp))
 }
 
@@ -94,7 +94,7 @@ pub(crate) fn attempt(state: &State, id: &str, now: i64) -> Option<(String, Outg
         return None;
     }
     let (url, body) = state.deliveries().next_attempt(id)?;
-    let stamp = Stamp::draw(&mut state.rng());
+    let stamp = Stamp::draw(&mut state.notify_rng());
     Some((url, signed(id, body, &state.signer(), now, stamp)))
 }
 

@@ -164,7 +164,7 @@ pub(crate) fn render(
     }
     if reply.status >= 200 && reply.status < 300 && fault != Some(&Fault::MissingSignature) {
         let timestamp = if fault == Some(&Fault::StaleTimestamp) {
-            now - 600
+            now.saturating_sub(600)
         } else {
             now
         };

@@ -1,14 +1,20 @@
 //! Which route a request takes: the paths the sandbox serves and the control API's prefix.
 
-use wechatpay_core::AFTER_SALES_PATH;
-use wechatpay_core::certificates::CERTIFICATES_PATH;
-use wechatpay_core::receivers::{ADD_PATH, DELETE_PATH};
-
 use crate::faults::Route;
 use crate::profit_sharing::{FINISH_PATH, ORDERS_PATH, RETURNS_PATH, amounts_segment};
 
 /// The path prefix of the control API.
 pub const CONTROL_PREFIX: &str = "/mock/";
+
+/// `POST` creates and `GET` queries after-sales splits (SPEC §1), written here rather than
+/// taken from the client: a typo there must not be mirrored.
+pub(crate) const AFTER_SALES_PATH: &str = "/v3/ecommerce/profitsharing/after-sales-orders";
+/// `GET` the platform certificates (SPEC §3).
+pub(crate) const CERTIFICATES_PATH: &str = "/v3/certificates";
+/// `POST` adds a receiver.
+pub(crate) const ADD_PATH: &str = "/v3/ecommerce/profitsharing/receivers/add";
+/// `POST` deletes a receiver.
+pub(crate) const DELETE_PATH: &str = "/v3/ecommerce/profitsharing/receivers/delete";
 
 pub(crate) fn route_of(method: &str, path: &str) -> Route {
     match (method, path) {

@@ -97,7 +97,12 @@ impl Simulator {
             return answer;
         }
         let route = route_of(req.method, path);
-        let fault = state.take_fault(route);
+        // A path the sandbox does not serve never spends a fault.
+        let fault = if route == Route::Unknown {
+            None
+        } else {
+            state.take_fault(route)
+        };
         let code = state.ledger().settings.rate_limit_code;
         let (reply, signer) = match fault.as_ref().and_then(|f| fault_reply(f, code)) {
             Some(r) => (r, None),

@@ -297,6 +297,10 @@ pub(crate) struct State {
     ledger: Mutex<Ledger>,
     /// Nonces, `Request-ID`s and generated keys; restarted from the seed by a reset.
     rng: Mutex<Rng>,
+    /// Notification ids and nonces: a stream of their own, so that deliveries (timed by the
+    /// deliverer) do not shift the answers' sequence; not restarted by a reset, so that a
+    /// deliverer from before it can never find its id on a new notification.
+    notify_rng: Mutex<Rng>,
     /// What the mock started with.
     start: Start,
 }
@@ -354,6 +358,7 @@ impl State {
             stopped: std::sync::atomic::AtomicBool::new(false),
             ledger: Mutex::new(Ledger::with(start.settings.clone(), start.seed)),
             rng: Mutex::new(Rng::new(start.seed)),
+            notify_rng: Mutex::new(Rng::new(start.seed ^ 0x4E4F_5449_4659)),
             start,
         }
     }
@@ -361,6 +366,11 @@ impl State {
     /// The generator of nonces and ids. Held only to draw: never while signing.
     pub(crate) fn rng(&self) -> std::sync::MutexGuard<'_, Rng> {
         lock(&self.rng)
+    }
+
+    /// The generator of notification ids and nonces.
+    pub(crate) fn notify_rng(&self) -> std::sync::MutexGuard<'_, Rng> {
+        lock(&self.notify_rng)
     }
 
     /// The money of the profit-sharing family. Lock order: the ledger before the receivers.
@@ -747,7 +757,7 @@ impl State {
         if order.finished_at.is_none()
             && outcome != Outcome::StaysProcessing
             && order.queries > processing.queries
-            && now - order.created_at >= processing.seconds
+            && now.saturating_sub(order.created_at) >= processing.seconds
         {
             order.finished_at = Some(now);
         }

@@ -53,7 +53,7 @@ impl Refusal {
     }
 
     /// From a core input error naming its field.
-    fn from_error(e: &Error) -> Self {
+    pub(crate) fn from_error(e: &Error) -> Self {
         let text = e.to_string();
         match e.field() {
             Some(field) => {
@@ -111,6 +111,24 @@ pub(crate) fn declare_transaction(
         .map_err(Refusal::rule)
 }
 
+/// The longest `out_order_no` / `out_return_no` (SPEC-profitsharing §B).
+const MAX_OUT_NO: usize = 64;
+/// The longest receiver account.
+const MAX_ACCOUNT: usize = 64;
+
+/// Refuses a record's identity that no request could ever name.
+fn check_record(fields: &[(&'static str, &str, usize)], sub_mchid: &str) -> Result<(), Refusal> {
+    if let Some(issue) = id_problem(sub_mchid) {
+        return Err(Refusal::field("sub_mchid", issue));
+    }
+    for (name, value, max) in fields {
+        if let Some(issue) = text_problem(value, *max) {
+            return Err(Refusal::field(name, issue));
+        }
+    }
+    Ok(())
+}
+
 /// How the after-sales order (`sub_mchid`, `transaction_id`) ends.
 pub(crate) fn plan_order(
     state: &State,
@@ -118,8 +136,10 @@ pub(crate) fn plan_order(
     transaction_id: &str,
     outcome: Outcome,
     processing: Option<Processing>,
-) {
+) -> Result<(), Refusal> {
+    check_record(&[("transaction_id", transaction_id, MAX_ID)], sub_mchid)?;
     state.plan_with(sub_mchid, transaction_id, outcome, processing);
+    Ok(())
 }
 
 /// How the shares of split `out_order_no` end (of receiver `account` only, when given).
@@ -130,11 +150,16 @@ pub(crate) fn plan_share(
     account: Option<&str>,
     outcome: ShareOutcome,
     processing: Option<Processing>,
-) {
+) -> Result<(), Refusal> {
+    check_record(&[("out_order_no", out_order_no, MAX_OUT_NO)], sub_mchid)?;
+    if let Some(issue) = account.and_then(|a| text_problem(a, MAX_ACCOUNT)) {
+        return Err(Refusal::field("receiver_account", issue));
+    }
     let bound = state.order_bound();
     state
         .ledger()
         .plan_share(sub_mchid, out_order_no, account, outcome, processing, bound);
+    Ok(())
 }
 
 /// How return `out_return_no` ends.
@@ -144,11 +169,13 @@ pub(crate) fn plan_return(
     out_return_no: &str,
     outcome: ReturnOutcome,
     processing: Option<Processing>,
-) {
+) -> Result<(), Refusal> {
+    check_record(&[("out_return_no", out_return_no, MAX_OUT_NO)], sub_mchid)?;
     let bound = state.order_bound();
     state
         .ledger()
         .plan_return(sub_mchid, out_return_no, outcome, processing, bound);
+    Ok(())
 }
 
 /// The most requests one fault can be armed for.
@@ -175,8 +202,8 @@ pub(crate) fn add_merchant(
     public_key: PublicKey,
     apiv3_key: Option<Apiv3>,
 ) -> Result<Option<String>, Refusal> {
-    if mchid.is_empty() || mchid.len() > 32 || !mchid.bytes().all(|c| c.is_ascii_digit()) {
-        return Err(Refusal::field("mchid", "must be 1 to 32 digits"));
+    if let Some(issue) = id_problem(mchid) {
+        return Err(Refusal::field("mchid", issue));
     }
     if let Some(issue) = text_problem(serial, 64) {
         return Err(Refusal::field("serial", issue));
@@ -373,4 +400,78 @@ pub(crate) fn reset(state: &State, keep: Keep) {
 /// A value as shown in a message: at most 64 characters.
 fn shown(value: &str) -> String {
     value.chars().take(64).collect()
+}
+
+/// What the sandbox holds, for the control API's `GET`s: read through here, as changes are.
+pub(crate) mod view {
+    use serde_json::{Value, json};
+
+    use crate::state::State;
+
+    /// Every merchant: id, serial, APIv3 key text (when known), mode, and the key that signs
+    /// its answers.
+    pub(crate) fn merchants(state: &State) -> Value {
+        let all: Vec<Value> = state
+            .merchants()
+            .into_iter()
+            .map(|(mchid, m)| {
+                json!({
+                    "mchid": mchid,
+                    "serial": m.serial,
+                    "apiv3_key": m.apiv3.text,
+                    "certificate_mode": m.certificate_mode,
+                    "signed_with": state.signer_for(&mchid).serial,
+                })
+            })
+            .collect();
+        json!({ "merchants": all })
+    }
+
+    /// The receivers of `mchid` (every merchant's without), names decrypted.
+    pub(crate) fn receivers(state: &State, mchid: Option<&str>) -> Value {
+        json!({ "receivers": state.receivers(mchid) })
+    }
+
+    /// Every notification delivery and its attempts.
+    pub(crate) fn deliveries(state: &State) -> Value {
+        json!({ "notifications": state.deliveries().all() })
+    }
+
+    /// The notify URLs registered.
+    pub(crate) fn notify_urls(state: &State) -> Value {
+        json!({ "notify_urls": state.ledger().notify_urls() })
+    }
+
+    /// The settings.
+    pub(crate) fn settings(state: &State) -> Value {
+        json!(state.ledger().settings)
+    }
+
+    /// The last `limit` answers to WeChat Pay calls, oldest first.
+    pub(crate) fn answers(state: &State, limit: usize) -> Value {
+        let answers = state.answers();
+        let skip = answers.len().saturating_sub(limit);
+        json!({ "answers": &answers[skip..] })
+    }
+
+    /// The transactions (only `transaction_id` when given), each with its splits and returns.
+    pub(crate) fn transactions(state: &State, only: Option<&str>) -> Value {
+        let ledger = state.ledger();
+        let listed: Vec<Value> = ledger
+            .transactions()
+            .into_iter()
+            .filter(|t| only.is_none_or(|o| t.transaction_id == o))
+            .map(|t| {
+                let splits = ledger.splits(Some(&t.transaction_id));
+                let returns = ledger.returns(Some(&t.transaction_id));
+                let mut v = json!(t);
+                if let Some(map) = v.as_object_mut() {
+                    map.insert("splits".into(), json!(splits));
+                    map.insert("returns".into(), json!(returns));
+                }
+                v
+            })
+            .collect();
+        json!({ "transactions": listed })
+    }
 }

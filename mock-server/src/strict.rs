@@ -127,10 +127,8 @@ pub(crate) fn read(bytes: &[u8], route: &str, fields: &[Field]) -> Result<Body, 
                 ),
             ));
         };
-        let nullable = matches!(field.ty, Ty::CountOrNull | Ty::TextListOrNull);
-        if value.is_null() && !field.required && !nullable {
-            continue;
-        }
+        // `null` is a value only where it means something ("off"): elsewhere leave the
+        // field out.
         if !field.ty.admits(value) {
             return Err(Reply::param_error(
                 field.name,
@@ -150,6 +148,31 @@ pub(crate) fn read(bytes: &[u8], route: &str, fields: &[Field]) -> Result<Body, 
         ));
     }
     Ok(Body(map))
+}
+
+/// Checks the query parameters of `route` (e.g. `GET /mock/log`): each one of `names`.
+pub(crate) fn query(query: &str, route: &str, names: &[&str]) -> Result<(), Reply> {
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if !names.contains(&name) {
+            let shown: String = name.chars().take(64).collect();
+            let hint = names
+                .iter()
+                .find(|n| near(n, name) || n.replace('_', "") == name.replace(['_', '-'], ""))
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            let takes = if names.is_empty() {
+                "no query parameter".to_owned()
+            } else {
+                names.join(", ")
+            };
+            return Err(Reply::query_param_error(
+                &shown,
+                format!("is not a query parameter of {route}{hint}; it takes {takes}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The field `key` was probably meant to be: the same letters once case and `_` are ignored
@@ -279,6 +302,25 @@ mod tests {
         assert!(r["message"].as_str().expect("m").contains("JSON object"));
         let r = refusal("{");
         assert!(r["message"].as_str().expect("m").contains("not JSON"));
+        // `null` is not "absent": leave the field out.
+        let r = refusal(r#"{"kind":"system_error","count":null}"#);
+        assert_eq!(r["detail"]["field"], "/count");
+    }
+
+    #[test]
+    fn query_parameters_are_checked_too() {
+        assert!(super::query("limit=5", "GET /mock/log", &["limit"]).is_ok());
+        assert!(super::query("", "GET /mock/log", &["limit"]).is_ok());
+        let reply = super::query("limt=5", "GET /mock/log", &["limit"]).expect_err("refused");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).expect("JSON");
+        assert_eq!(body["detail"]["field"], "limt");
+        assert!(
+            body["message"]
+                .as_str()
+                .expect("m")
+                .contains("did you mean `limit`")
+        );
+        assert!(super::query("x=1", "POST /mock/reset", &[]).is_err());
     }
 
     #[test]

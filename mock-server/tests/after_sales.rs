@@ -57,7 +57,8 @@ async fn a_chosen_order_fails_with_its_reason() {
         .start()
         .await
         .expect("mock");
-    mock.fail_order(SUB, TX, FailReason::NoRelation);
+    mock.fail_order(SUB, TX, FailReason::NoRelation)
+        .expect("a plan the sandbox accepts");
     let client = mock.client();
     let (req, pending) = client.prepare(&create()).expect("prepare");
     pending

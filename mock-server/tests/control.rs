@@ -606,3 +606,160 @@ fn a_reset_restarts_the_sequence() {
         expected
     );
 }
+
+/// A 1024-bit RSA certificate and key (generated for this test; too short for WeChat Pay).
+const WEAK_CERTIFICATE: &str = include_str!("data/rsa1024_certificate.pem");
+const WEAK_PRIVATE_KEY: &str = include_str!("data/rsa1024_private_key.pem");
+const WEAK_PUBLIC_KEY: &str = include_str!("data/rsa1024_public_key.pem");
+
+#[test]
+fn keys_under_2048_bits_are_refused() {
+    let sim = sim();
+    let (status, named, message) = refusal(&control(
+        &sim,
+        "POST",
+        "/mock/platform-certificates",
+        &json!({"certificate": WEAK_CERTIFICATE, "private_key": WEAK_PRIVATE_KEY}).to_string(),
+    ));
+    assert_eq!((status, named.as_str()), (400, "certificate"), "{message}");
+    assert!(message.contains("2048"), "{message}");
+    let (status, named, message) = refusal(&control(
+        &sim,
+        "POST",
+        "/mock/merchants",
+        &json!({"mchid": "1900000200", "serial": "ABC", "public_key": WEAK_PUBLIC_KEY}).to_string(),
+    ));
+    assert_eq!((status, named.as_str()), (400, "public_key"), "{message}");
+}
+
+#[test]
+fn null_is_not_absent_and_query_parameters_are_checked() {
+    let sim = sim();
+    let (status, named, _) = refusal(&control(
+        &sim,
+        "POST",
+        "/mock/faults",
+        r#"{"kind":"system_error","route":null}"#,
+    ));
+    assert_eq!((status, named.as_str()), (400, "route"));
+    for (target, field) in [
+        ("/mock/log?limt=5", "limt"),
+        ("/mock/receivers?mch_id=1900000100", "mch_id"),
+        ("/mock/merchants?all=1", "all"),
+    ] {
+        let (status, body) = control(&sim, "GET", target, "");
+        assert_eq!(
+            (
+                status,
+                &body["detail"]["field"],
+                &body["detail"]["location"]
+            ),
+            (400, &json!(field), &json!("query")),
+            "{target}"
+        );
+    }
+    let (status, body) = control(&sim, "GET", "/mock/log?limit=5", "");
+    assert_eq!((status, body["answers"].is_array()), (200, true));
+}
+
+#[test]
+fn an_outcome_answer_echoes_the_plan_and_bad_records_are_refused() {
+    let sim = sim();
+    let (status, body) = control(
+        &sim,
+        "POST",
+        "/mock/outcomes",
+        r#"{"sub_mchid":"1900000109","out_order_no":"P1","result":"CLOSED","fail_reason":"NO_RELATION","processing_queries":2}"#,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["planned"],
+        json!({
+            "sub_mchid": "1900000109", "out_order_no": "P1", "receiver_account": "every receiver",
+            "result": "CLOSED", "fail_reason": "NO_RELATION",
+            "processing": {"queries": 2, "seconds": 0}
+        })
+    );
+    let (_, body) = control(
+        &sim,
+        "POST",
+        "/mock/outcomes",
+        r#"{"sub_mchid":"1900000109","transaction_id":"T1","result":"SUCCESS"}"#,
+    );
+    assert_eq!(
+        body["planned"]["processing"],
+        json!({"queries": 1, "seconds": 0, "default": true})
+    );
+    for (body, field) in [
+        (
+            r#"{"sub_mchid":"","transaction_id":"T1","result":"SUCCESS"}"#,
+            "sub_mchid",
+        ),
+        (
+            r#"{"sub_mchid":"1900000109","out_return_no":"","result":"SUCCESS"}"#,
+            "out_return_no",
+        ),
+        (
+            r#"{"sub_mchid":"1900000109","transaction_id":"T1","result":"SUCCESS","processing_seconds":99999999999}"#,
+            "processing_seconds",
+        ),
+    ] {
+        let (status, named, _) = refusal(&control(&sim, "POST", "/mock/outcomes", body));
+        assert_eq!((status, named.as_str()), (400, field), "{body}");
+    }
+}
+
+#[test]
+fn a_path_the_sandbox_does_not_serve_spends_no_fault() {
+    let sim = sim();
+    control(&sim, "POST", "/mock/faults", r#"{"kind":"system_error"}"#);
+    let unknown = raw(&sim, "GET", "/v3/unknown", &HeaderMap::new(), b"", NOW);
+    assert_eq!(unknown.status, 404);
+    assert_eq!(
+        call(&sim, &create("4208450740201411110007820400")).status,
+        500
+    );
+}
+
+#[test]
+fn sign_with_one_merchant_leaves_the_others_alone() {
+    let sim = MockBuilder::new()
+        .test_platform_certificate()
+        .seed(3)
+        .simulator()
+        .expect("simulator");
+    let other = json!({
+        "mchid": "1900000200", "serial": "ABC123", "public_key": keys::TEST_MERCHANT_PUBLIC_KEY
+    });
+    assert_eq!(
+        control(&sim, "POST", "/mock/merchants", &other.to_string()).0,
+        200
+    );
+    let (status, _) = control(
+        &sim,
+        "POST",
+        "/mock/sign-with",
+        &json!({"key": "platform-certificate", "mchid": keys::TEST_MCHID}).to_string(),
+    );
+    assert_eq!(status, 200);
+    let merchants = control(&sim, "GET", "/mock/merchants", "").1;
+    let signed_with = |mchid: &str| {
+        merchants["merchants"]
+            .as_array()
+            .and_then(|all| all.iter().find(|m| m["mchid"] == mchid))
+            .map(|m| m["signed_with"].clone())
+    };
+    assert_eq!(
+        signed_with(keys::TEST_MCHID),
+        Some(json!(keys::TEST_PLATFORM_SERIAL))
+    );
+    assert_eq!(
+        signed_with("1900000200"),
+        Some(json!(keys::TEST_WECHATPAY_PUBLIC_KEY_ID))
+    );
+    let answer = call(&sim, &create("4208450740201411110007820500"));
+    assert_eq!(
+        answer.header("wechatpay-serial"),
+        Some(keys::TEST_PLATFORM_SERIAL)
+    );
+}

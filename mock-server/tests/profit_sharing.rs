@@ -609,7 +609,8 @@ async fn outcomes_close_shares_and_fail_returns_and_the_money_comes_back() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    mock.plan_share(SUB, "P1", Some(ACCOUNTS[0]), ShareOutcome::Success);
+    mock.plan_share(SUB, "P1", Some(ACCOUNTS[0]), ShareOutcome::Success)
+        .expect("a plan the sandbox accepts");
     let op = split(
         tx,
         "P1",
@@ -679,7 +680,8 @@ async fn outcomes_close_shares_and_fail_returns_and_the_money_comes_back() {
     assert_eq!(failed.result, ReturnResult::Fail);
     assert_eq!(failed.fail_reason, Some(ReturnFailReason::AccountAbnormal));
     assert!(failed.finish_time.is_some());
-    mock.plan_return(SUB, "R2", ReturnOutcome::Success);
+    mock.plan_return(SUB, "R2", ReturnOutcome::Success)
+        .expect("a plan the sandbox accepts");
     call(&mock, &back("R2", 300))
         .await
         .expect("returned after all");
@@ -1080,7 +1082,8 @@ async fn run_case(
                         &no,
                         Some(ACCOUNTS[shares[c].0]),
                         ShareOutcome::Closed("NO_RELATION".into()),
-                    );
+                    )
+                    .expect("a plan the sandbox accepts");
                 }
                 let total: i64 = shares.iter().map(|s| s.1).sum();
                 // Refused, in the sandbox's order: finished; a receiver never added; more
@@ -1156,7 +1159,8 @@ async fn run_case(
                 let op =
                     CreateReturnOrder::new(SUB, split_ref, &no, ACCOUNTS[receiver], amount, "退款");
                 if fail {
-                    mock.plan_return(SUB, &no, ReturnOutcome::Fail("ACCOUNT_ABNORMAL".into()));
+                    mock.plan_return(SUB, &no, ReturnOutcome::Fail("ACCOUNT_ABNORMAL".into()))
+                        .expect("a plan the sandbox accepts");
                 }
                 let code = match index.map(|k| model.returnable(k, receiver)) {
                     None | Some(None) => Some("INVALID_REQUEST"),

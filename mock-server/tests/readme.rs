@@ -44,14 +44,24 @@ else:
 #[test]
 fn every_control_api_example_of_the_readme_runs_as_written() {
     let block = control_block();
-    let (first, rest) = block.split_once('\n').expect("lines");
     assert!(
-        first.starts_with("M="),
-        "the block starts by naming the sandbox: {first}"
+        block.contains("/tmp/wx-ready.json"),
+        "the block reads the readiness line the README's start command writes"
     );
     let sandbox =
         standalone::spawn(MockBuilder::new(), standalone::Config::default()).expect("sandbox");
     let dir = tempfile::tempdir().expect("tempdir");
+    // The readiness line, where the README's start command puts it (here: a file of our own).
+    let ready = dir.path().join("wx-ready.json");
+    std::fs::write(
+        &ready,
+        format!(
+            "{}\n",
+            serde_json::json!({ "base_url": sandbox.base_url() })
+        ),
+    )
+    .expect("readiness file");
+    let block = block.replace("/tmp/wx-ready.json", &ready.display().to_string());
     let mut path = std::env::var("PATH").unwrap_or_default();
     if Command::new("jq").arg("--version").output().is_err() {
         let shim = dir.path().join("jq");
@@ -65,8 +75,7 @@ fn every_control_api_example_of_the_readme_runs_as_written() {
     }
     // Any answer outside 2xx fails the script (curl's exit 22 under `set -e`).
     let script = format!(
-        "set -euo pipefail\ncurl() {{ command curl --fail-with-body \"$@\"; echo; }}\nM={}\n{rest}\n",
-        sandbox.base_url()
+        "set -euo pipefail\ncurl() {{ command curl --fail-with-body \"$@\"; echo; }}\n{block}\n"
     );
     let out = Command::new("bash")
         .arg("-c")

@@ -456,12 +456,14 @@ fn the_sandbox_refuses_a_split_beyond_what_was_paid() {
 fn a_final_failure_under_wait_exits_1_after_printing_it() {
     let ext = External::start();
     ext.add_receiver();
-    ext.mock.plan_share(
-        SUB,
-        "P1",
-        None,
-        ShareOutcome::Closed("RECEIVER_HIGH_RISK".into()),
-    );
+    ext.mock
+        .plan_share(
+            SUB,
+            "P1",
+            None,
+            ShareOutcome::Closed("RECEIVER_HIGH_RISK".into()),
+        )
+        .expect("a plan the sandbox accepts");
     let out = ext.run(&split(
         TX,
         "P1",
@@ -491,7 +493,8 @@ fn a_final_failure_under_wait_exits_1_after_printing_it() {
     ));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     ext.mock
-        .plan_return(SUB, "R1", ReturnOutcome::Fail("ACCOUNT_ABNORMAL".into()));
+        .plan_return(SUB, "R1", ReturnOutcome::Fail("ACCOUNT_ABNORMAL".into()))
+        .expect("a plan the sandbox accepts");
     let out = ext.run(&give_back(
         ["--out-order-no", "P2"],
         "R1",
@@ -615,7 +618,8 @@ fn in_certificate_mode_names_are_encrypted_with_the_downloaded_certificate() {
 fn after_sales_follows_the_same_rule_a_final_failure_under_wait_exits_1() {
     let ext = External::start();
     ext.mock
-        .fail_order(SUB, TX, wechatpay_core::FailReason::NoRelation);
+        .fail_order(SUB, TX, wechatpay_core::FailReason::NoRelation)
+        .expect("a plan the sandbox accepts");
     let out = ext.run(&[
         "after-sales",
         "create",

@@ -36,7 +36,9 @@ fn query_until_success() {
 fn query_until_failed_with_its_reason() {
     let h = Harness::start(MockWechatPay::builder());
     let tx = "4208450740201411110000000102";
-    h.mock.fail_order(SUB, tx, FailReason::ReceiverHighRisk);
+    h.mock
+        .fail_order(SUB, tx, FailReason::ReceiverHighRisk)
+        .expect("a plan the sandbox accepts");
     let client = h.client(TransportConfig::default());
     client.execute(&create(tx)).expect("created");
     let first = client

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "1900000109",
         "4208450740201411110007820472",
         FailReason::NoRelation,
-    );
+    )?;
     // Against the real WeChat Pay: HyperClient::new(Client::builder(merchant, keys).build()?)
     let client = HyperClient::new(mock.client())?;
 

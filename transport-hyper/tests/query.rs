@@ -40,7 +40,8 @@ async fn query_until_success() {
 async fn query_until_failed_with_its_reason() {
     let mock = MockWechatPay::start().await;
     let tx = "4208450740201411110000000102";
-    mock.fail_order(SUB, tx, FailReason::AccountAbnormal);
+    mock.fail_order(SUB, tx, FailReason::AccountAbnormal)
+        .expect("a plan the sandbox accepts");
     let (c, _) = client(&mock, TransportConfig::default());
     c.execute(&create(tx)).await.expect("created");
     assert_eq!(

@@ -248,7 +248,9 @@ impl Story<'_> {
         for (n, (title, tx, failure)) in (8..).zip(cases) {
             Self::title(n, title);
             if let Some(reason) = failure {
-                self.mock.fail_order(SUB_MCHID, tx, reason);
+                self.mock
+                    .fail_order(SUB_MCHID, tx, reason)
+                    .map_err(|e| stop(&e, self.json))?;
             }
             let op = CreateAfterSalesOrder::new(
                 SUB_MCHID,
