@@ -11,9 +11,9 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_core::http::Request;
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
-use wechatpay_conformance::sandbox::{self as process, Standalone};
 
 /// One request serialised for keep-alive.
 fn wire(req: &Request<Vec<u8>>) -> Vec<u8> {

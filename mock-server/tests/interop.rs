@@ -11,8 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use wechatpay_mock_server::keys;
 use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_mock_server::keys;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 

@@ -12,11 +12,11 @@ use common::{assert_error, json, send};
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
+use wechatpay_conformance::sandbox::Standalone;
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::http::{self, HeaderMap, HeaderName, HeaderValue};
 use wechatpay_core::notification::{NotificationVerifier, ProfitSharingNotification};
 use wechatpay_core::{DecryptProblem, ErrorKind, KeyRing};
-use wechatpay_conformance::sandbox::Standalone;
 use wechatpay_mock_server::{MockWechatPay, NotificationSpec, SignWith, keys};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use common::{json, send, send_raw};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::Command;
+use wechatpay_conformance::sandbox::Standalone;
 use wechatpay_core::{
     Client, CreateAfterSalesOrder, KeyRing, MerchantCredentials, QueryAfterSalesOrder, Scene,
 };
 use wechatpay_mock_server::keys;
-use wechatpay_conformance::sandbox::Standalone;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
 

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_core::orders::{
     CreateProfitSharingOrder, OrderReceiver, QueryUnsplitAmount, ReceiverResult,
 };
@@ -13,7 +14,6 @@ use wechatpay_core::receivers::{AddReceiver, ReceiverType, RelationType};
 use wechatpay_core::returns::{CreateReturnOrder, ReturnResult, SplitRef};
 use wechatpay_core::{Client, Error, ErrorKind, Operation, TransportConfig};
 use wechatpay_mock_server::keys;
-use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_transport_blocking::BlockingClient;
 use wechatpay_transport_hyper::HyperClient;
 

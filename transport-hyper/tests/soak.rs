@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wechatpay_core::{CreateAfterSalesOrder, Scene};
 use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_core::{CreateAfterSalesOrder, Scene};
 use wechatpay_transport_hyper::HyperClient;
 
 fn create(tx: &str, amount: i64) -> CreateAfterSalesOrder {

@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::process::Stdio;
 
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_core::{Client, CreateAfterSalesOrder, Error, ErrorKind, Scene, TransportConfig};
 use wechatpay_mock_server::keys;
-use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_transport_blocking::BlockingClient;
 use wechatpay_transport_hyper::HyperClient;
 

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use wechatpay_conformance::sandbox::{self as process, Standalone};
 use wechatpay_core::{Backend, Client, KeyRing, MerchantCredentials, PrivateKey};
 use wechatpay_mock_server::keys;
-use wechatpay_conformance::sandbox::{self as process, Standalone};
 
 /// The release mock, quiet.
 pub fn start_server() -> Standalone {
