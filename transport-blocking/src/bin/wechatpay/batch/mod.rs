@@ -262,8 +262,14 @@ fn work(
                 }
             }
             if let Some(bar) = &bar {
+                let secs = bar.elapsed().as_secs_f64();
+                let rate = if secs > 0.0 {
+                    activity.worked as f64 / secs
+                } else {
+                    0.0
+                };
                 bar.set_message(format!(
-                    "ok {}  failed {}  unknown {}",
+                    "{rate:.0} rows/s  ok {}  failed {}  unknown {}",
                     activity.ok, activity.failed, activity.unknown
                 ));
                 bar.inc(1);
@@ -272,7 +278,8 @@ fn work(
         feeder.join()
     });
     if let Some(bar) = bar {
-        bar.finish();
+        // The summary line that follows says it all.
+        bar.finish_and_clear();
     }
     if let Some(e) = trouble {
         return Err(Fail::runtime(format!(
@@ -296,7 +303,7 @@ fn progress(len: u64) -> Option<indicatif::ProgressBar> {
         indicatif::ProgressDrawTarget::stderr(),
     );
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{elapsed_precise} [{wide_bar}] {pos}/{len} rows  {per_sec}  {msg}  ETA {eta}",
+        "{elapsed_precise} [{wide_bar}] {pos}/{len} rows  {msg}  ETA {eta}",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
