@@ -192,6 +192,48 @@ pub(crate) enum AfterSales {
         after_help = "Example:\n  wechatpay --mock after-sales query --sub-mchid 1900000109 --transaction-id 4208450740201411110007820472 --wait --json"
     )]
     Query(QueryArgs),
+    /// Creates after-sales splits in bulk: one create per row of a file, each row validated
+    /// before anything is sent, every send recorded in a journal first so that a run killed at
+    /// any moment can be run again to finish the job (never creating a split twice).
+    #[command(after_help = BATCH_HELP)]
+    Batch(BatchArgs),
+}
+
+const BATCH_HELP: &str = "Input: JSON Lines, one object a line ({\"sub_mchid\":\"1900000109\",\"transaction_id\":\"4208450740201411110007820472\",\"amount\":100,\"scene\":\"REFUND_TICKET\",\"refund_id\":\"50000000382019052709732678859\"}), or CSV with a header row naming the columns when the file name ends in .csv. Fields: sub_mchid, transaction_id, amount (integer fen), scene, refund_id, and type (optional; SERVICE_FEE_INCOME). Lines are numbered as in the file; blank lines are skipped. Every row is checked first: one bad row (or two rows for the same sub_mchid + transaction_id) exits 2 naming its line and field, and nothing is sent.
+
+The journal (--journal, default INPUT.journal) records each row's intent, synced to disk before its request leaves, and its outcome after. Run the same command again to resume: rows done are skipped, rows whose outcome is unknown (killed mid-request, a 5xx, a timeout) are checked with a query before anything is sent again (found: it was created; not found: it is sent), rows never started are sent. A journal refuses an input that changed under it (exit 2). One run per journal at a time.
+
+--rate is a token bucket that holds one token and gains PER_SECOND tokens a second; every request (create, check, --wait poll, retry) takes one, so requests leave at least 1/PER_SECOND s apart and no second sees more than PER_SECOND of them.
+
+On a terminal a progress bar shows rows done, rate, ok/failed/unknown and the time left; otherwise one summary line is printed at the end (stderr). The report (--report) has one JSON line per row: line, outcome (created, success, failed, rejected, unknown, not_sent), amount, request_id, code, message. Exit 0 when every row succeeded (created; with --wait, SUCCESS), 1 when any failed or stays unknown (the summary names the lines; run again to retry what was not created and check what is unknown), 2 for usage.
+
+Example:
+  printf '%s\\n' '{\"sub_mchid\":\"1900000109\",\"transaction_id\":\"4208450740201411110007820472\",\"amount\":100,\"scene\":\"REFUND_TICKET\",\"refund_id\":\"50000000382019052709732678859\"}' > splits.jsonl
+  wechatpay --mock after-sales batch --input splits.jsonl --journal splits.journal --report splits.report.jsonl --rate 20 --wait";
+
+#[derive(Args, Debug)]
+pub(crate) struct BatchArgs {
+    /// The rows: JSON Lines, or CSV with a header row when the name ends in .csv.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) input: PathBuf,
+    /// Rows in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) concurrency: u16,
+    /// At most PER_SECOND requests a second (a token bucket of one token; see below).
+    #[arg(long, value_name = "PER_SECOND", default_value_t = 10.0)]
+    pub(crate) rate: f64,
+    /// The journal that makes a run resumable [default: INPUT.journal].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) journal: Option<PathBuf>,
+    /// Writes one JSON line per row when the run ends (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    /// Polls each row to its final result (SUCCESS or FAILED; FAILED exits 1).
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// With --wait: give up on a row after this many seconds (it stays to be polled next run).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub(crate) wait_timeout: u64,
 }
 
 #[derive(Args, Debug)]

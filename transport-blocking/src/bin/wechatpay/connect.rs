@@ -228,6 +228,12 @@ pub(crate) fn blocking_for(
     conn: &Connection,
     verbose: bool,
 ) -> Result<BlockingClient, Fail> {
+    let config = transport_config(conn, verbose)?;
+    BlockingClient::with_config(core, config).map_err(|e| Fail::usage(format!("{e}")))
+}
+
+/// The default limits, with the proxy and the extra roots `conn` names.
+pub(crate) fn transport_config(conn: &Connection, verbose: bool) -> Result<TransportConfig, Fail> {
     let mut config = TransportConfig::default();
     match conn.proxy.as_ref().map(|p| p.0.as_str()) {
         Some("off") => config.proxy = ProxySetting::Off,
@@ -251,7 +257,7 @@ pub(crate) fn blocking_for(
             .extra_root_certificates
             .push(read(path, "--ca-cert")?);
     }
-    BlockingClient::with_config(core, config).map_err(|e| Fail::usage(format!("{e}")))
+    Ok(config)
 }
 
 fn required<'a, T: ?Sized>(value: Option<&'a T>, flag: &str, env: &str) -> Result<&'a T, Fail> {

@@ -8,6 +8,7 @@
 //! configuration.
 
 mod args;
+mod batch;
 mod connect;
 mod demo;
 mod notification;
@@ -86,12 +87,14 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<Outcome, Fail> {
     match &cli.command {
         Command::Demo => demo::run(cli),
+        Command::AfterSales(AfterSales::Batch(b)) => batch::run(cli, b),
         Command::AfterSales(cmd) => {
             let connected = connect::core_client(&cli.connection)?;
             let client = client_for(cli, &connected)?;
             match cmd {
                 AfterSales::Create(a) => create(&client, a, cli.json),
                 AfterSales::Query(q) => query(&client, q, cli.json),
+                AfterSales::Batch(b) => batch::run(cli, b),
             }
         }
         Command::Notification(Notification::Verify(v)) => {

@@ -136,12 +136,21 @@ where
     O: Operation + Clone,
     O::Output: Settles,
 {
+    poll_final(|| client.execute(op), poll, progress)
+}
+
+/// Runs `query` until its answer is final, as [`wait_final`] does.
+pub(crate) fn poll_final<T: Settles>(
+    mut query: impl FnMut() -> Result<T, Error>,
+    poll: Poll,
+    progress: bool,
+) -> Result<T, Error> {
     #[allow(clippy::disallowed_methods, reason = "the CLI measures its own wait")]
     let started = Instant::now();
     let mut interval = poll.first;
     let mut queries = 0u32;
     loop {
-        let found = client.execute(op)?;
+        let found = query()?;
         queries += 1;
         if found.is_final() {
             if progress {
