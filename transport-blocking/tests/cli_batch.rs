@@ -234,6 +234,20 @@ fn a_bad_row_exits_2_naming_its_line_and_field_and_nothing_is_sent() {
     assert!(stderr.contains("line 3: scene:"), "{stderr}");
     assert!(stderr.contains("line 4: amount:"), "{stderr}");
 
+    // A well-formed scene WeChat Pay does not know.
+    sb.write(
+        "typo.jsonl",
+        &format!(
+            "{}\n{}\n",
+            row(1, 1),
+            json!({"sub_mchid": SUB, "transaction_id": tx(2), "amount": 2, "scene": "REFUND_TICKT", "refund_id": "2"})
+        ),
+    );
+    let out = sb.batch("typo.jsonl", &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2: scene:"), "{stderr}");
+
     // Two rows for the same order.
     sb.write(
         "twice.jsonl",
@@ -273,6 +287,17 @@ fn a_journal_refuses_an_input_that_changed_under_it() {
 
     // The same input again: every row is final, nothing is sent.
     sb.write("in.jsonl", &rows(3));
+    // While another run holds the journal, a second is refused.
+    let held = std::fs::OpenOptions::new()
+        .append(true)
+        .open(sb.path("in.jsonl.journal"))
+        .expect("the journal");
+    held.try_lock().expect("the lock");
+    let out = sb.batch("in.jsonl", &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("in use by another run"), "{stderr}");
+    drop(held);
     let out = sb.batch("in.jsonl", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(sb.api_requests(), sent, "final rows skipped");

@@ -197,6 +197,18 @@ impl Given {
             scene: Scene::from(scene.trim().to_ascii_uppercase()),
             refund_id,
         };
+        // A value WeChat Pay does not know would be refused row after row: refuse it here,
+        // before anything is sent.
+        if let Scene::Other(_) = op.scene {
+            return bad(
+                line,
+                "scene",
+                "must be REFUND_TICKET, CHANGE_TICKET or RETURN_GOODS",
+            );
+        }
+        if let SharingType::Other(_) = op.sharing_type {
+            return bad(line, "type", "must be SERVICE_FEE_INCOME");
+        }
         match op.validate() {
             Ok(()) => Item::Row(Row { line, op }),
             Err(e) => {

@@ -70,14 +70,26 @@ impl Journal {
     pub(crate) fn open(path: &Path, input: &Input<'_>, states: &mut [u8]) -> Result<Self, Fail> {
         let io = |e: std::io::Error| Fail::runtime(format!("journal {}: {e}", path.display()));
         let exists = path.exists();
-        if exists {
-            replay(path, input, states)?;
-        }
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(io)?;
+        // One run per journal: an advisory lock the OS drops when the process ends, however
+        // it ends (a SIGKILL included).
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Fail::usage(format!(
+                    "journal {} is in use by another run: one run per journal at a time",
+                    path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        if exists {
+            replay(path, input, states)?;
+        }
         let journal = Self {
             path: path.to_owned(),
             file,
