@@ -5,7 +5,9 @@ use std::process::{Command, Output};
 
 use wechatpay_mock_server::{MockBuilder, MockWechatPay, keys};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+mod cli_support;
+
+use cli_support::{BIN, merchant_command};
 
 struct External {
     _rt: tokio::runtime::Runtime,
@@ -44,19 +46,7 @@ impl External {
 
     /// `wechatpay` with this mock's base URL and merchant, and a clean environment.
     fn merchant_command(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.args([
-            "--base-url",
-            &self.mock.base_url(),
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-private-key")
-        .arg(self.path("apiclient_key.pem"))
-        .env_clear();
-        c
+        merchant_command(&self.mock.base_url(), &self.path("apiclient_key.pem"))
     }
 
     /// `wechatpay` in public-key mode against this mock (`public_key` file name chosen).

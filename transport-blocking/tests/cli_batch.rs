@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use wechatpay_conformance::sandbox::{Standalone, binary, keys_dir};
 use wechatpay_core::QueryAfterSalesOrder;
-use wechatpay_mock_server::keys;
 use wechatpay_transport_blocking::BlockingClient;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+mod cli_support;
+
+use cli_support::public_key_command;
 const SUB: &str = "1900000109";
 const CREATE_PATH: &str = "/v3/ecommerce/profitsharing/after-sales-orders";
 
@@ -52,23 +53,11 @@ impl Sandbox {
 
     /// `wechatpay` pointed at the sandbox with the test merchant, public-key mode.
     fn command(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.args([
-            "--base-url",
+        public_key_command(
             self.server.base_url(),
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-            "--wechatpay-public-key-id",
-            keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-        ])
-        .arg("--merchant-private-key")
-        .arg(keys_dir().join("merchant_private_key.pem"))
-        .arg("--wechatpay-public-key")
-        .arg(keys_dir().join("wechatpay_public_key.pem"))
-        .env_clear();
-        c
+            &keys_dir().join("merchant_private_key.pem"),
+            &keys_dir().join("wechatpay_public_key.pem"),
+        )
     }
 
     /// `after-sales batch --input INPUT --journal INPUT.journal --report INPUT.report` plus

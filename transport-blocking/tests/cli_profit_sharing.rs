@@ -14,7 +14,9 @@ use wechatpay_mock_server::{
     Fault, MockBuilder, MockWechatPay, ReturnOutcome, Route, ShareOutcome, keys,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+mod cli_support;
+
+use cli_support::{BIN, public_key_command};
 const APPID: &str = "wx8888888888888888";
 const SUB: &str = "1900000109";
 const TX: &str = "4208450740201411110007820472";
@@ -58,25 +60,14 @@ impl External {
 
     /// `wechatpay` with this mock's base URL and merchant, public-key mode, a clean environment.
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args([
-                "--base-url",
-                &self.mock.base_url(),
-                "--mchid",
-                keys::TEST_MCHID,
-                "--merchant-serial",
-                keys::TEST_MERCHANT_SERIAL,
-                "--wechatpay-public-key-id",
-                keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            ])
-            .arg("--merchant-private-key")
-            .arg(self.path("apiclient_key.pem"))
-            .arg("--wechatpay-public-key")
-            .arg(self.path("pub_key.pem"))
-            .args(args)
-            .env_clear()
-            .output()
-            .expect("run wechatpay")
+        public_key_command(
+            &self.mock.base_url(),
+            &self.path("apiclient_key.pem"),
+            &self.path("pub_key.pem"),
+        )
+        .args(args)
+        .output()
+        .expect("run wechatpay")
     }
 
     /// Runs and expects exit 0; the one JSON object printed.

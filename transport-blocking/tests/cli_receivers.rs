@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 
 use wechatpay_mock_server::{MockBuilder, MockWechatPay, keys};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+mod cli_support;
+
+use cli_support::{BIN, merchant_command};
 const APPID: &str = "wx8888888888888888";
 const MERCHANT: &str = "1900000110";
 const NAME: &str = "示例商户全称有限公司";
@@ -48,19 +50,7 @@ impl External {
 
     /// `wechatpay` with this mock's base URL and merchant, and a clean environment.
     fn merchant_command(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.args([
-            "--base-url",
-            &self.mock.base_url(),
-            "--mchid",
-            keys::TEST_MCHID,
-            "--merchant-serial",
-            keys::TEST_MERCHANT_SERIAL,
-        ])
-        .arg("--merchant-private-key")
-        .arg(self.path("apiclient_key.pem"))
-        .env_clear();
-        c
+        merchant_command(&self.mock.base_url(), &self.path("apiclient_key.pem"))
     }
 
     /// In public-key mode.
