@@ -534,9 +534,11 @@ fn merchant(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     };
     let mchid = b.text("mchid").unwrap_or_default();
     let serial = b.text("serial").unwrap_or_default();
-    let apiv3_key =
+    let (apiv3_key, replaced) =
         steer::add_merchant(state, &mchid, &serial, public_key, apiv3).map_err(refused)?;
-    Ok(ok(json!({ "mchid": mchid, "apiv3_key": apiv3_key })))
+    Ok(ok(
+        json!({ "mchid": mchid, "apiv3_key": apiv3_key, "replaced": replaced }),
+    ))
 }
 
 /// The fields `POST /mock/notifications` takes (`/build` takes them but `url`).
@@ -634,8 +636,8 @@ fn retire(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         &[req("serial", Ty::Text)],
     )?;
     let serial = b.text("serial").unwrap_or_default();
-    steer::retire(state, &serial).map_err(refused)?;
-    Ok(ok(json!({ "retired": serial })))
+    let warning = steer::retire(state, &serial).map_err(refused)?;
+    Ok(ok(json!({ "retired": serial, "warning": warning })))
 }
 
 fn sign_with(state: &State, body: &[u8]) -> Result<Reply, Reply> {

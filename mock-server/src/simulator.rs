@@ -70,8 +70,8 @@ impl Simulator {
     }
 
     /// The answer WeChat Pay (or, under [`CONTROL_PREFIX`], the control API) gives to `req` at
-    /// `now` (Unix seconds), and its log lines ([`SimResponse::log`]). Every answer is recorded
-    /// in the bounded log.
+    /// `now` (Unix seconds), and its log lines ([`SimResponse::log`]). Every answer to a
+    /// WeChat Pay call (not to the control API) is recorded in the bounded log.
     ///
     /// Splits' shares and returns that are due become final first (as [`Simulator::advance`]
     /// does), and their notifications are queued.

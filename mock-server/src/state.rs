@@ -409,11 +409,13 @@ impl State {
             .cloned()
     }
 
-    pub(crate) fn add_merchant(&self, mchid: String, merchant: Merchant) {
+    /// Accepts requests from `mchid`; whether it replaced a merchant of that id.
+    pub(crate) fn add_merchant(&self, mchid: String, merchant: Merchant) -> bool {
         self.merchants
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(mchid, merchant);
+            .insert(mchid, merchant)
+            .is_some()
     }
 
     pub(crate) fn set_apiv3(&self, mchid: &str, key: Apiv3) {

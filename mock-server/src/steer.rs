@@ -194,14 +194,15 @@ pub(crate) fn arm(state: &State, route: Route, fault: Fault, count: usize) -> Re
 }
 
 /// Accepts requests from merchant `mchid` (a generated APIv3 key unless `apiv3_key` gives one,
-/// which puts it in certificate mode). Returns the key's text when the mock knows it.
+/// which puts it in certificate mode). Returns the key's text when the mock knows it, and
+/// whether a merchant of that id was replaced.
 pub(crate) fn add_merchant(
     state: &State,
     mchid: &str,
     serial: &str,
     public_key: PublicKey,
     apiv3_key: Option<Apiv3>,
-) -> Result<Option<String>, Refusal> {
+) -> Result<(Option<String>, bool), Refusal> {
     if let Some(issue) = id_problem(mchid) {
         return Err(Refusal::field("mchid", issue));
     }
@@ -223,8 +224,8 @@ pub(crate) fn add_merchant(
         merchant.certificate_mode = true;
     }
     let text = merchant.apiv3.text.clone();
-    state.add_merchant(mchid.to_owned(), merchant);
-    Ok(text)
+    let replaced = state.add_merchant(mchid.to_owned(), merchant);
+    Ok((text, replaced))
 }
 
 /// Puts merchant `mchid` in certificate mode with this APIv3 key.
@@ -309,10 +310,20 @@ pub(crate) fn sign_with(
     Ok(serial)
 }
 
-/// Stops publishing certificate `serial`.
-pub(crate) fn retire(state: &State, serial: &str) -> Result<(), Refusal> {
+/// Stops publishing certificate `serial`; a warning when answers are still signed with it.
+pub(crate) fn retire(state: &State, serial: &str) -> Result<Option<String>, Refusal> {
     if state.retire_platform(serial) {
-        Ok(())
+        let still = state.signer().serial == serial
+            || state
+                .merchants()
+                .iter()
+                .any(|(mchid, _)| state.signer_for(mchid).serial == serial);
+        Ok(still.then(|| {
+            format!(
+                "answers are still signed with {}: clients that download certificates will not find it (POST /mock/sign-with another key)",
+                shown(serial)
+            )
+        }))
     } else {
         Err(Refusal::not_found(
             "serial",

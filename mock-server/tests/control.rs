@@ -348,6 +348,13 @@ fn certificates_must_match_their_key_and_unknown_serials_are_404() {
         &json!({ "serial": serial }).to_string(),
     );
     assert_eq!((status, &body["retired"]), (200, &json!(serial)));
+    // The test merchant's answers are still signed with it: said, not silently done.
+    assert!(
+        body["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("still signed")),
+        "{body}"
+    );
 }
 
 #[test]
@@ -364,7 +371,13 @@ fn reset_returns_to_the_start_up_state_or_keeps_what_it_is_told() {
             .map_or(0, Vec::len)
     };
     assert_eq!(count(&sim), 1);
-    assert_eq!(control(&sim, "POST", "/mock/merchants", &merchant).0, 200);
+    let (status, added) = control(&sim, "POST", "/mock/merchants", &merchant);
+    assert_eq!((status, &added["replaced"]), (200, &json!(false)));
+    let (_, again) = control(&sim, "POST", "/mock/merchants", &merchant);
+    assert_eq!(
+        again["replaced"], true,
+        "a second time says it replaced the first"
+    );
     control(
         &sim,
         "POST",
