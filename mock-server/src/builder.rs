@@ -24,7 +24,7 @@ pub enum SignWith {
     PlatformCertificate,
 }
 
-/// Configures a [`MockWechatPay`]. Starts with the embedded test merchant and WeChat Pay keys
+/// Configures a [`MockWechatPay`](crate::MockWechatPay). Starts with the embedded test merchant and WeChat Pay keys
 /// (see [`keys`]).
 #[must_use = "call .start() to run the mock"]
 pub struct MockBuilder {
@@ -93,9 +93,9 @@ impl MockBuilder {
     }
 
     /// Refuses splits, finishes and `amounts` of transactions nobody declared
-    /// ([`MockWechatPay::declare_transaction`], `POST /mock/transactions`) with
+    /// ([`MockWechatPay::declare_transaction`](crate::MockWechatPay::declare_transaction), `POST /mock/transactions`) with
     /// `400 INVALID_REQUEST "unknown transaction"`. Off by default: an undeclared transaction is
-    /// taken as paid [`LENIENT_PAID_AMOUNT`].
+    /// taken as paid [`LENIENT_PAID_AMOUNT`](crate::LENIENT_PAID_AMOUNT).
     pub fn strict_transactions(mut self, on: bool) -> Self {
         self.settings.strict_transactions = on;
         self
@@ -152,7 +152,7 @@ impl MockBuilder {
     }
 
     /// Accepts requests from `mchid`, signed with the key of certificate `serial`. Its APIv3
-    /// key is generated (see [`MockWechatPay::apiv3_key`]) unless [`MockBuilder::apiv3_key`]
+    /// key is generated (see [`MockWechatPay::apiv3_key`](crate::MockWechatPay::apiv3_key)) unless [`MockBuilder::apiv3_key`]
     /// gives one. Without the test merchant, the first merchant added is the one notifications
     /// go to by default.
     pub fn merchant(mut self, mchid: &str, serial: &str, public_key: PublicKey) -> Self {
@@ -165,7 +165,7 @@ impl MockBuilder {
         self
     }
 
-    /// Multiplies the waits of WeChat Pay's notification retry schedule ([`RETRY_SCHEDULE`]):
+    /// Multiplies the waits of WeChat Pay's notification retry schedule ([`RETRY_SCHEDULE`](crate::RETRY_SCHEDULE)):
     /// `0.001` turns 15 s into 15 ms. Default 1. Must be finite and not negative.
     pub fn notify_time_scale(mut self, scale: f64) -> Self {
         self.notify_time_scale = scale;
@@ -228,7 +228,7 @@ impl MockBuilder {
     /// creation (both must pass), then its final result. Default: 1 query, no duration. The
     /// same holds for a split's shares (`PENDING`) and a return (`PROCESSING`); with 0 queries
     /// they become final once `duration` passed, queried or not (checked at every request and
-    /// every [`TICK`]).
+    /// every [`TICK`](crate::TICK)).
     pub fn processing(mut self, queries: u32, duration: Duration) -> Self {
         self.processing = Processing {
             queries,
