@@ -145,17 +145,8 @@ pub(crate) fn handle(
     result.unwrap_or_else(|reply| reply)
 }
 
-/// Reads a body strictly for `method path`.
-fn read(body: &[u8], route: &str, fields: &[Field]) -> Result<Body, Reply> {
-    strict::read(body, route, fields)
-}
-
-fn refused(r: Refusal) -> Reply {
-    r.into_reply()
-}
-
 fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/outcomes",
         &[
@@ -231,7 +222,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                 outcome,
                 processing,
             )
-            .map_err(refused)?;
+            .map_err(Refusal::into_reply)?;
             echo = json!({
                 "out_order_no": out_order_no,
                 "receiver_account": account.unwrap_or_else(|| "every receiver".to_owned()),
@@ -254,7 +245,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                 }
             };
             steer::plan_return(state, &sub_mchid, &out_return_no, outcome, processing)
-                .map_err(refused)?;
+                .map_err(Refusal::into_reply)?;
             echo = json!({ "out_return_no": out_return_no });
         }
         (Some(transaction_id), None, None) => {
@@ -277,7 +268,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                 }
             };
             steer::plan_order(state, &sub_mchid, &transaction_id, outcome, processing)
-                .map_err(refused)?;
+                .map_err(Refusal::into_reply)?;
             echo = json!({ "transaction_id": transaction_id });
         }
         _ => {
@@ -315,7 +306,7 @@ fn bounded(b: &Body, name: &'static str, max: u64) -> Result<Option<u64>, Reply>
 }
 
 fn declare(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/transactions",
         &[
@@ -330,7 +321,7 @@ fn declare(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         &b.text("transaction_id").unwrap_or_default(),
         b.int("amount").unwrap_or_default(),
     )
-    .map_err(refused)?;
+    .map_err(Refusal::into_reply)?;
     Ok(ok(json!({ "transaction": tx })))
 }
 
@@ -344,7 +335,7 @@ fn param(query: &str, name: &str) -> Result<Option<String>, Reply> {
 }
 
 fn notify_url(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/notify-urls",
         &[
@@ -358,12 +349,12 @@ fn notify_url(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         url: b.text("url").unwrap_or_default(),
         mchid: b.text("mchid"),
     };
-    let entry = steer::set_notify_url(state, entry).map_err(refused)?;
+    let entry = steer::set_notify_url(state, entry).map_err(Refusal::into_reply)?;
     Ok(ok(json!({ "notify_url": entry })))
 }
 
 fn settings(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/settings",
         &[
@@ -400,7 +391,7 @@ fn settings(state: &State, body: &[u8]) -> Result<Reply, Reply> {
             .has("platform_mchids")
             .then(|| b.texts("platform_mchids").unwrap_or_default()),
     };
-    let now = steer::settings(state, change).map_err(refused)?;
+    let now = steer::settings(state, change).map_err(Refusal::into_reply)?;
     Ok(ok(json!({ "settings": now })))
 }
 
@@ -440,7 +431,7 @@ const KINDS: [&str; 12] = [
 const DEFAULT_DELAY_MS: u64 = 2_000;
 
 fn fault(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/faults",
         &[
@@ -499,7 +490,7 @@ fn fault(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     };
     let count = b.count("count").unwrap_or(1);
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    steer::arm(state, *route, fault, count).map_err(refused)?;
+    steer::arm(state, *route, fault, count).map_err(Refusal::into_reply)?;
     let mut armed = json!({ "kind": kind, "route": route_name, "count": count });
     if let Some(map) = armed.as_object_mut() {
         if kind == "frequency_limited" {
@@ -513,7 +504,7 @@ fn fault(state: &State, body: &[u8]) -> Result<Reply, Reply> {
 }
 
 fn merchant(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/merchants",
         &[
@@ -534,8 +525,8 @@ fn merchant(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     };
     let mchid = b.text("mchid").unwrap_or_default();
     let serial = b.text("serial").unwrap_or_default();
-    let (apiv3_key, replaced) =
-        steer::add_merchant(state, &mchid, &serial, public_key, apiv3).map_err(refused)?;
+    let (apiv3_key, replaced) = steer::add_merchant(state, &mchid, &serial, public_key, apiv3)
+        .map_err(Refusal::into_reply)?;
     Ok(ok(
         json!({ "mchid": mchid, "apiv3_key": apiv3_key, "replaced": replaced }),
     ))
@@ -569,16 +560,12 @@ fn spec_of(b: &Body) -> NotificationSpec {
     spec
 }
 
-/// A refusal naming the field of a `wechatpay_core` input error.
-fn refused_input(e: &wechatpay_core::Error) -> Reply {
-    Refusal::from_error(e).into_reply()
-}
-
 fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
-    let b = read(body, "POST /mock/notifications", &NOTIFY_FIELDS)?;
+    let b = strict::read(body, "POST /mock/notifications", &NOTIFY_FIELDS)?;
     let url = b.text("url").unwrap_or_default();
     let spec = spec_of(&b);
-    let id = outbox::record(state, &url, &spec, now).map_err(|e| refused_input(&e))?;
+    let id = outbox::record(state, &url, &spec, now)
+        .map_err(|e| Refusal::from_error(&e).into_reply())?;
     let mchid = spec
         .mchid
         .clone()
@@ -595,8 +582,9 @@ fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
 }
 
 fn build_notification(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
-    let b = read(body, "POST /mock/notifications/build", &NOTIFY_FIELDS[1..])?;
-    let n = outbox::build(state, &spec_of(&b), None, now).map_err(|e| refused_input(&e))?;
+    let b = strict::read(body, "POST /mock/notifications/build", &NOTIFY_FIELDS[1..])?;
+    let n = outbox::build(state, &spec_of(&b), None, now)
+        .map_err(|e| Refusal::from_error(&e).into_reply())?;
     let headers: serde_json::Map<String, Value> = n
         .headers
         .iter()
@@ -610,7 +598,7 @@ fn build_notification(state: &State, body: &[u8], now: i64) -> Result<Reply, Rep
 }
 
 fn publish(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/platform-certificates",
         &[req("certificate", Ty::Text), req("private_key", Ty::Text)],
@@ -621,7 +609,7 @@ fn publish(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
         &b.text("private_key").unwrap_or_default(),
         now,
     )
-    .map_err(refused)?;
+    .map_err(Refusal::into_reply)?;
     Ok(ok(json!({
         "serial": published.serial,
         "valid": published.warning.is_none(),
@@ -630,18 +618,18 @@ fn publish(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
 }
 
 fn retire(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/platform-certificates/retire",
         &[req("serial", Ty::Text)],
     )?;
     let serial = b.text("serial").unwrap_or_default();
-    let warning = steer::retire(state, &serial).map_err(refused)?;
+    let warning = steer::retire(state, &serial).map_err(Refusal::into_reply)?;
     Ok(ok(json!({ "retired": serial, "warning": warning })))
 }
 
 fn sign_with(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(
+    let b = strict::read(
         body,
         "POST /mock/sign-with",
         &[
@@ -670,7 +658,7 @@ fn sign_with(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         }
     };
     let mchid = b.text("mchid");
-    let serial = steer::sign_with(state, key, mchid.as_deref()).map_err(refused)?;
+    let serial = steer::sign_with(state, key, mchid.as_deref()).map_err(Refusal::into_reply)?;
     Ok(ok(json!({ "serial": serial, "mchid": mchid })))
 }
 
@@ -685,7 +673,7 @@ fn log(state: &State, query: &str) -> Result<Reply, Reply> {
 }
 
 fn reset(state: &State, body: &[u8]) -> Result<Reply, Reply> {
-    let b = read(body, "POST /mock/reset", &[opt("keep", Ty::TextList)])?;
+    let b = strict::read(body, "POST /mock/reset", &[opt("keep", Ty::TextList)])?;
     let mut keep = Keep::default();
     for item in b.texts("keep").unwrap_or_default() {
         match item.as_str() {

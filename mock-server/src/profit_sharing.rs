@@ -7,13 +7,11 @@
 use serde_json::{Map, Value, json};
 
 use crate::ledger::{FinishAsk, Notice, ReturnAsk, Settle, SplitAsk, return_json, split_json};
-use crate::receivers::{
-    MAX_ACCOUNT, MAX_ENCRYPTED_NAME, MAX_MCHID, TYPES, decrypt_sensitive, serial_of,
-};
+use crate::receivers::{MAX_ENCRYPTED_NAME, MAX_MCHID, TYPES, decrypt_sensitive, serial_of};
 use crate::reply::Reply;
 use crate::request::{
-    MAX_ID, SimRequest, enum_form_problem, id_problem, integer, json_object, optional_string,
-    query_param, string, text_problem,
+    MAX_ACCOUNT, MAX_ID, MAX_OUT_NO, SimRequest, enum_form_problem, id_problem, integer,
+    json_object, optional_string, query_param, string, text_problem,
 };
 use crate::state::State;
 
@@ -23,8 +21,6 @@ pub(crate) const ORDERS_PATH: &str = "/v3/ecommerce/profitsharing/orders";
 pub(crate) const FINISH_PATH: &str = "/v3/ecommerce/profitsharing/finish-order";
 /// `POST` returns, `GET` queries a return.
 pub(crate) const RETURNS_PATH: &str = "/v3/ecommerce/profitsharing/returnorders";
-/// The longest `out_order_no` and `out_return_no`.
-const MAX_OUT_NO: usize = 64;
 /// The longest `description`.
 const MAX_DESCRIPTION: usize = 80;
 /// The most receivers one split names.

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use crate::reply::Reply;
 use crate::request::{
-    SimRequest, enum_form_problem, json_object, optional_string, string, text_problem,
+    MAX_ACCOUNT, SimRequest, enum_form_problem, json_object, optional_string, string, text_problem,
 };
 use crate::state::{State, StoredReceiver};
 
@@ -30,8 +30,6 @@ const RELATIONS: [&str; 5] = [
 ];
 /// The longest `appid`.
 const MAX_APPID: usize = 32;
-/// The longest `account` (an openid is 28 characters; a mchid 10 digits or so).
-pub(crate) const MAX_ACCOUNT: usize = 64;
 /// The longest mchid taken as a `MERCHANT_ID` account.
 pub(crate) const MAX_MCHID: usize = 32;
 /// The longest `custom_relation`, in bytes (10 Chinese characters).

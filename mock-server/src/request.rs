@@ -8,6 +8,10 @@ use crate::reply::Reply;
 
 /// The longest `sub_mchid` and `transaction_id`.
 pub(crate) const MAX_ID: usize = 32;
+/// The longest `out_order_no` and `out_return_no` (SPEC-profitsharing §B).
+pub(crate) const MAX_OUT_NO: usize = 64;
+/// The longest receiver `account` (an openid is 28 characters; a mchid 10 digits or so).
+pub(crate) const MAX_ACCOUNT: usize = 64;
 
 /// One request, as received: nothing normalised.
 #[derive(Debug, Clone, Copy)]

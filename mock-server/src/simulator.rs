@@ -103,8 +103,11 @@ impl Simulator {
         } else {
             state.take_fault(route)
         };
-        let code = state.ledger().settings.rate_limit_code;
-        let (reply, signer) = match fault.as_ref().and_then(|f| fault_reply(f, code)) {
+        // The ledger's lock only when a fault was armed (it holds the 429 code).
+        let faulted = fault
+            .as_ref()
+            .and_then(|f| fault_reply(f, state.ledger().settings.rate_limit_code));
+        let (reply, signer) = match faulted {
             Some(r) => (r, None),
             None => self.serve(route, path, query, req, now, &mut notices),
         };

@@ -7,7 +7,7 @@ use wechatpay_core::{Error, PublicKey};
 use crate::faults::{Fault, Route};
 use crate::ledger::{NotifyUrl, Processing, ReturnOutcome, Settings, ShareOutcome};
 use crate::reply::Reply;
-use crate::request::{MAX_ID, id_problem, text_problem};
+use crate::request::{MAX_ACCOUNT, MAX_ID, MAX_OUT_NO, id_problem, text_problem};
 use crate::state::{Apiv3, Keep, Merchant, Outcome, Platform, State};
 use crate::{StoredTransaction, notify};
 
@@ -110,11 +110,6 @@ pub(crate) fn declare_transaction(
         .declare(sub_mchid, transaction_id, amount, bound)
         .map_err(Refusal::rule)
 }
-
-/// The longest `out_order_no` / `out_return_no` (SPEC-profitsharing §B).
-const MAX_OUT_NO: usize = 64;
-/// The longest receiver account.
-const MAX_ACCOUNT: usize = 64;
 
 /// Refuses a record's identity that no request could ever name.
 fn check_record(fields: &[(&'static str, &str, usize)], sub_mchid: &str) -> Result<(), Refusal> {
@@ -334,7 +329,7 @@ pub(crate) fn retire(state: &State, serial: &str) -> Result<Option<String>, Refu
 
 /// Where receiver `account`'s profit-sharing notifications go.
 pub(crate) fn set_notify_url(state: &State, entry: NotifyUrl) -> Result<NotifyUrl, Refusal> {
-    if let Some(issue) = text_problem(&entry.account, 64) {
+    if let Some(issue) = text_problem(&entry.account, MAX_ACCOUNT) {
         return Err(Refusal::field("account", issue));
     }
     notify::check_url(&entry.url).map_err(|issue| Refusal::field("url", issue))?;
