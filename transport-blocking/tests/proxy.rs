@@ -5,12 +5,12 @@ mod common;
 
 use common::Harness;
 use wechatpay_conformance::proxy::ForwardProxy;
-use wechatpay_core::{ErrorKind, ProxySetting, ProxyUrl, TransportConfig};
+use wechatpay_core::{ErrorKind, TransportConfig};
 use wechatpay_mock_server::MockWechatPay;
 
-fn through(url: &str) -> TransportConfig {
+fn through(proxy: &ForwardProxy, credentials: &str) -> TransportConfig {
     TransportConfig {
-        proxy: ProxySetting::Url(ProxyUrl::new(url).expect("proxy URL")),
+        proxy: proxy.setting(Some(credentials)),
         ..TransportConfig::default()
     }
 }
@@ -64,14 +64,14 @@ fn calls_go_through_the_proxy_with_its_credentials() {
     };
     let h = Harness::start(MockWechatPay::builder());
     let order = h
-        .client(through(&proxy.url(Some("ops:s3cret"))))
+        .client(through(&proxy, "ops:s3cret"))
         .execute(&common::create("4208450740201411110000009101"))
         .expect("through the proxy");
     assert_eq!(order.amount, Some(100));
     assert!(proxy.connects() >= 1, "the proxy's log shows the CONNECT");
 
     let err = h
-        .client(through(&proxy.url(Some("ops:wrong"))))
+        .client(through(&proxy, "ops:wrong"))
         .execute(&common::create("4208450740201411110000009102"))
         .expect_err("refused by the proxy");
     assert_eq!(err.kind(), ErrorKind::Transport, "{err}");

@@ -137,9 +137,7 @@ async fn both_transports_reach_the_https_sandbox_through_a_proxy() {
     };
     let (sandbox, ca) = sandbox();
     let config = TransportConfig {
-        proxy: wechatpay_core::ProxySetting::Url(
-            wechatpay_core::ProxyUrl::new(&proxy.url(Some("ops:s3cret"))).expect("proxy URL"),
-        ),
+        proxy: proxy.setting(Some("ops:s3cret")),
         ..trusting(&ca)
     };
     let hyper = HyperClient::with_config(core(&sandbox), config.clone()).expect("hyper");
@@ -172,9 +170,7 @@ async fn through_a_proxy_without_the_ca_both_fail_as_tls() {
     };
     let (sandbox, _ca) = sandbox();
     let config = TransportConfig {
-        proxy: wechatpay_core::ProxySetting::Url(
-            wechatpay_core::ProxyUrl::new(&proxy.url(None)).expect("proxy URL"),
-        ),
+        proxy: proxy.setting(None),
         ..TransportConfig::default()
     };
     let hyper = HyperClient::with_config(core(&sandbox), config.clone()).expect("hyper");

@@ -94,6 +94,13 @@ impl ForwardProxy {
         }
     }
 
+    /// The transport setting that sends calls through this proxy (with `credentials`).
+    pub fn setting(&self, credentials: Option<&str>) -> wechatpay_core::ProxySetting {
+        wechatpay_core::ProxySetting::Url(
+            wechatpay_core::ProxyUrl::new(&self.url(credentials)).expect("the proxy's URL"),
+        )
+    }
+
     /// How many `CONNECT`s the proxy's log shows, waiting up to 2 s for at least one (it logs
     /// a tunnel when it closes).
     pub fn connects(&self) -> usize {
