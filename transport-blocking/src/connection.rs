@@ -23,6 +23,7 @@ thread_local! {
 /// the Mozilla roots and the configured extra ones.
 pub(crate) fn agent(config: &TransportConfig) -> Result<ureq::Agent, Error> {
     let proxy = proxy(config)?;
+    let proxied = proxy.is_some();
     let mut tls = ureq::tls::TlsConfig::builder()
         // rustls on aws-lc-rs, the crypto library that signs requests: one to build and audit.
         .unversioned_rustls_crypto_provider(
@@ -41,12 +42,10 @@ pub(crate) fn agent(config: &TransportConfig) -> Result<ureq::Agent, Error> {
         .timeout_global(Some(config.attempt_timeout))
         .max_idle_age(config.idle_timeout)
         .max_idle_connections_per_host(32)
-        .proxy(proxy.clone())
+        .proxy(proxy)
         .tls_config(tls.build())
         .build();
-    let connector = DefaultConnector::new().chain(Written {
-        proxied: proxy.is_some(),
-    });
+    let connector = DefaultConnector::new().chain(Written { proxied });
     Ok(ureq::Agent::with_parts(
         settings,
         connector,

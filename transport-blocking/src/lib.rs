@@ -109,6 +109,11 @@ impl BlockingClient {
         &self.core
     }
 
+    /// The transport settings (timeouts, deadline, retries, proxy, roots) its calls run with.
+    pub fn config(&self) -> &TransportConfig {
+        &self.config
+    }
+
     /// Runs `operation` to its verified, typed answer ([`driver::run`]).
     ///
     /// # Errors

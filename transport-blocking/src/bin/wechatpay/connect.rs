@@ -233,7 +233,7 @@ pub(crate) fn blocking_for(
 }
 
 /// The default limits, with the proxy and the extra roots `conn` names.
-pub(crate) fn transport_config(conn: &Connection, verbose: bool) -> Result<TransportConfig, Fail> {
+fn transport_config(conn: &Connection, verbose: bool) -> Result<TransportConfig, Fail> {
     let mut config = TransportConfig::default();
     match conn.proxy.as_ref().map(|p| p.0.as_str()) {
         Some("off") => config.proxy = ProxySetting::Off,

@@ -94,7 +94,7 @@ fn run(cli: &Cli) -> Result<Outcome, Fail> {
             match cmd {
                 AfterSales::Create(a) => create(&client, a, cli.json),
                 AfterSales::Query(q) => query(&client, q, cli.json),
-                AfterSales::Batch(b) => batch::run(cli, b),
+                AfterSales::Batch(_) => unreachable!("batch is dispatched above"),
             }
         }
         Command::Notification(Notification::Verify(v)) => {

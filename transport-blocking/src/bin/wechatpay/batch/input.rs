@@ -79,11 +79,6 @@ impl Rows {
         })
     }
 
-    /// Lines read so far.
-    pub(crate) fn lines(&self) -> u64 {
-        self.line
-    }
-
     /// The SHA-256 of every byte read so far, in hex.
     pub(crate) fn digest(&self) -> String {
         self.hasher

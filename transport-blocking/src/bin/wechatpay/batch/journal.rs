@@ -5,7 +5,7 @@
 //! dropped; anything else that does not parse refuses the journal.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Seek as _, SeekFrom, Write as _};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -280,8 +280,7 @@ pub(crate) fn each_record(
     mut f: impl FnMut(u64, Option<Value>, u64) -> Result<(), Fail>,
 ) -> Result<(), Fail> {
     let io = |e: std::io::Error| Fail::runtime(format!("journal {}: {e}", path.display()));
-    let mut file = File::open(path).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let file = File::open(path).map_err(io)?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let mut buf = Vec::new();
     let mut number = 0u64;

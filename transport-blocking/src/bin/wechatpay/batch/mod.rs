@@ -25,7 +25,6 @@ use wechatpay_core::driver::{self, Transport};
 use wechatpay_core::http::{Request, Response};
 use wechatpay_core::{
     AfterSalesOrder, CreateAfterSalesOrder, Error, ErrorKind, Operation, ProfitSharingResult,
-    TransportConfig,
 };
 use wechatpay_transport_blocking::BlockingClient;
 
@@ -52,7 +51,6 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
     });
     let connected = connect::core_client(&cli.connection)?;
     let client = crate::client_for(cli, &connected)?;
-    let config = connect::transport_config(&cli.connection, false)?;
 
     let mut states = scan.mask.clone();
     let journal = Journal::open(
@@ -60,7 +58,7 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
         &journal::Input {
             path: &a.input,
             sha256: &scan.sha256,
-            lines: scan.lines,
+            lines: scan.mask.len() as u64,
         },
         &mut states,
     )?;
@@ -70,7 +68,6 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
     let started = Instant::now();
     let worker = Worker {
         client: &client,
-        config: &config,
         limiter: &Limiter::new(a.rate),
         journal: &journal,
         wait: a.wait.then(|| Poll::command_line(a.wait_timeout)),
@@ -98,11 +95,10 @@ fn needs_work(state: u8, wait: bool) -> bool {
 }
 
 /// What the validation pass found: one byte per line ([`NEW`] for a row, [`NOT_A_ROW`]
-/// otherwise), the file's SHA-256 and its line count.
+/// otherwise) and the file's SHA-256.
 struct Scan {
     mask: Vec<u8>,
     sha256: String,
-    lines: u64,
 }
 
 /// Reads and validates every row; refuses the file (exit 2) naming the first bad lines, or two
@@ -163,7 +159,6 @@ fn scan(path: &Path) -> Result<Scan, Fail> {
     Ok(Scan {
         mask,
         sha256: rows.digest(),
-        lines: rows.lines(),
     })
 }
 
@@ -355,7 +350,6 @@ fn feed(
 /// What each row goes through; shared by the workers.
 struct Worker<'a> {
     client: &'a BlockingClient,
-    config: &'a TransportConfig,
     limiter: &'a Limiter,
     journal: &'a Journal,
     wait: Option<Poll>,
@@ -382,11 +376,7 @@ impl Worker<'_> {
         match m.run(op.query()) {
             Ok(order) if order.amount == op.amount => {
                 self.record(line, op, "created", m, None, Some(&order), true)?;
-                if self.wait.is_some() {
-                    self.settle(m, line, op, Some(order))
-                } else {
-                    Ok(CREATED)
-                }
+                self.settle(m, line, op, Some(order))
             }
             Ok(order) => {
                 let e = Error::conflict(format!(
@@ -410,11 +400,7 @@ impl Worker<'_> {
         match m.run(op.clone()) {
             Ok(_accepted) => {
                 self.record(line, op, "created", m, None, None, false)?;
-                if self.wait.is_some() {
-                    self.settle(m, line, op, None)
-                } else {
-                    Ok(CREATED)
-                }
+                self.settle(m, line, op, None)
             }
             Err(e) => {
                 let (outcome, state) = if e.is_fate_unknown() {
@@ -514,7 +500,8 @@ impl Metered<'_> {
     /// Runs `op` through core's call machine (retries, and the check after an attempt of
     /// unknown fate) over this transport.
     fn run<O: Operation>(&self, op: O) -> Result<O::Output, Error> {
-        let call = Call::with_config(self.worker.client.core().clone(), op, self.worker.config);
+        let client = self.worker.client;
+        let call = Call::with_config(client.core().clone(), op, client.config());
         driver::run(call, self)
     }
 }
@@ -529,7 +516,7 @@ impl Transport for Metered<'_> {
         let response = self.worker.client.send(request, timeout)?;
         if let Some(id) = response
             .headers()
-            .get("request-id")
+            .get(wechatpay_core::verify::header::REQUEST_ID)
             .and_then(|v| v.to_str().ok())
         {
             *self.request_id.borrow_mut() = Some(id.to_owned());
