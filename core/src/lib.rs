@@ -109,7 +109,7 @@ pub use keyring::{KeyRing, PUBLIC_KEY_ID_PREFIX, PlatformCertificate};
 pub use keys::{PrivateKey, PublicKey};
 pub use model::{FailReason, ProfitSharingResult, Scene, SharingType};
 pub use operation::{Check, CheckPending, Found, Operation, Repeat};
-pub use transport_config::{ProxySetting, ProxyUrl, TransportConfig};
+pub use transport_config::{ProxySetting, ProxyUrl, TransportConfig, redact_userinfo};
 
 pub use http;
 pub use serde;

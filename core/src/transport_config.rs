@@ -115,14 +115,42 @@ impl ProxyUrl {
 impl std::fmt::Display for ProxyUrl {
     /// The URL without its credentials.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0.split_once("://") {
-            Some((scheme, rest)) => match rest.rsplit_once('@') {
-                Some((_, host)) => write!(f, "{scheme}://***@{host}"),
-                None => write!(f, "{scheme}://{rest}"),
-            },
-            None => f.write_str("<not a URL>"),
+        if self.0.contains("://") {
+            f.write_str(&redact_userinfo(&self.0))
+        } else {
+            f.write_str("<not a URL>")
         }
     }
+}
+
+/// `text` with the user information of every URL in it (`scheme://user:password@host`)
+/// replaced by `***`: for messages that may quote a proxy URL (an HTTP stack's errors).
+///
+/// ```
+/// assert_eq!(
+///     wechatpay_core::redact_userinfo("proxy http://ops:s3cret@127.0.0.1:8080/x refused"),
+///     "proxy http://***@127.0.0.1:8080/x refused"
+/// );
+/// ```
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl std::fmt::Debug for ProxyUrl {
@@ -153,5 +181,25 @@ impl TransportConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ProxyUrl, redact_userinfo};
+
+    #[test]
+    fn credentials_in_urls_are_hidden() {
+        assert_eq!(
+            redact_userinfo("proxy http://ops:s3cret@127.0.0.1:8080/x refused"),
+            "proxy http://***@127.0.0.1:8080/x refused"
+        );
+        assert_eq!(
+            redact_userinfo("https://127.0.0.1:1/v3 and http://a@b"),
+            "https://127.0.0.1:1/v3 and http://***@b"
+        );
+        assert_eq!(redact_userinfo("no url"), "no url");
+        let url = ProxyUrl::new("http://ops:s3cret@127.0.0.1:8080").expect("a proxy URL");
+        assert_eq!(url.to_string(), "http://***@127.0.0.1:8080");
     }
 }

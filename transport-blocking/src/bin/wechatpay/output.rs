@@ -228,7 +228,10 @@ pub(crate) fn error(e: &Error, json: bool) -> u8 {
         // credentials a URL in it may carry.
         let mut source = std::error::Error::source(e);
         while let Some(cause) = source {
-            eprintln!("  cause:      {}", without_userinfo(&cause.to_string()));
+            eprintln!(
+                "  cause:      {}",
+                wechatpay_core::redact_userinfo(&cause.to_string())
+            );
             source = cause.source();
         }
     }
@@ -394,45 +397,4 @@ fn body(prefix: &str, b: &[u8]) {
         eprintln!("{prefix} {}", String::from_utf8_lossy(b));
     }
     eprintln!();
-}
-
-/// `text` with the user information of every URL in it (`scheme://user:password@host`)
-/// replaced by `***`.
-fn without_userinfo(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '"' || c == '\'')
-            .unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                out.push_str("***");
-                rest = &tail[at..];
-            }
-            None => rest = tail,
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::without_userinfo;
-
-    #[test]
-    fn credentials_in_urls_are_hidden() {
-        assert_eq!(
-            without_userinfo("proxy http://ops:s3cret@127.0.0.1:8080/x refused"),
-            "proxy http://***@127.0.0.1:8080/x refused"
-        );
-        assert_eq!(
-            without_userinfo("https://127.0.0.1:1/v3 and http://a@b"),
-            "https://127.0.0.1:1/v3 and http://***@b"
-        );
-        assert_eq!(without_userinfo("no url"), "no url");
-    }
 }
