@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_core::http::Request;
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
 
@@ -74,7 +74,7 @@ fn main() {
     }
     let total = env_or("SOAK_REQUESTS", 100_000);
     let connections = env_or("SOAK_CONNECTIONS", 8).max(1);
-    let binary = process::binary(true).expect("the mock binary");
+    let binary = sandbox::binary(true).expect("the mock binary");
     let mock = Standalone::start(
         &binary,
         &["--quiet", "--max-orders", "5000", "--max-log", "1000"],
@@ -107,10 +107,10 @@ fn main() {
     let creates: Vec<Vec<u8>> = (0..20_000)
         .map(|i| wire(&client.prepare(&create(i)).expect("sign").0))
         .collect();
-    let (cpu0, rss0) = process::usage(pid);
+    let (cpu0, rss0) = sandbox::usage(pid);
     let statuses = rt.block_on(drive(addr, creates));
     assert!(statuses.iter().all(|&s| s == 200));
-    let (cpu1, rss_orders) = process::usage(pid);
+    let (cpu1, rss_orders) = sandbox::usage(pid);
     // Then `total` verified queries of the last order: one signed request replayed (the mock
     // checks each one's signature and signs each answer), over keep-alive connections.
     let query = wire(&client.prepare(&create(19_999).query()).expect("sign").0);
@@ -127,7 +127,7 @@ fn main() {
         all
     });
     let wall = started.elapsed();
-    let (cpu2, rss_end) = process::usage(pid);
+    let (cpu2, rss_end) = sandbox::usage(pid);
     assert!(
         statuses.iter().all(|&s| s == 200),
         "every query answered 200"

@@ -10,7 +10,7 @@ use wechatpay_core::{Clock, Error, KeyRing, PrivateKey, PublicKey, SystemClock};
 
 use crate::ledger::{Processing, Settings};
 use crate::reply::Signer;
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::state::{Apiv3, Bounds, Merchant, Platform, Start, State};
 use crate::{DEFAULT_MAX_BODY, DEFAULT_MAX_LOG, DEFAULT_MAX_ORDERS, Simulator, keys};
 
@@ -309,7 +309,7 @@ impl MockBuilder {
         let seed = self.seed.unwrap_or_else(Rng::os_seed);
         // Keys from their own stream, so that answers' nonces do not depend on how many
         // merchants there are.
-        let mut key_rng = Rng::new(seed ^ 0x4B45_5953);
+        let mut key_rng = Rng::stream(seed, Stream::Keys);
         let mut merchants = HashMap::new();
         for (mchid, serial, public_key) in self.merchants {
             let mut merchant = Merchant::new(serial, public_key, &mut key_rng);

@@ -221,8 +221,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                 account.as_deref(),
                 outcome,
                 processing,
-            )
-            .map_err(Refusal::into_reply)?;
+            )?;
             echo = json!({
                 "out_order_no": out_order_no,
                 "receiver_account": account.unwrap_or_else(|| "every receiver".to_owned()),
@@ -244,8 +243,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                     ));
                 }
             };
-            steer::plan_return(state, &sub_mchid, &out_return_no, outcome, processing)
-                .map_err(Refusal::into_reply)?;
+            steer::plan_return(state, &sub_mchid, &out_return_no, outcome, processing)?;
             echo = json!({ "out_return_no": out_return_no });
         }
         (Some(transaction_id), None, None) => {
@@ -267,8 +265,7 @@ fn outcome(state: &State, body: &[u8]) -> Result<Reply, Reply> {
                     ));
                 }
             };
-            steer::plan_order(state, &sub_mchid, &transaction_id, outcome, processing)
-                .map_err(Refusal::into_reply)?;
+            steer::plan_order(state, &sub_mchid, &transaction_id, outcome, processing)?;
             echo = json!({ "transaction_id": transaction_id });
         }
         _ => {
@@ -320,8 +317,7 @@ fn declare(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         &b.text("sub_mchid").unwrap_or_default(),
         &b.text("transaction_id").unwrap_or_default(),
         b.int("amount").unwrap_or_default(),
-    )
-    .map_err(Refusal::into_reply)?;
+    )?;
     Ok(ok(json!({ "transaction": tx })))
 }
 
@@ -349,7 +345,7 @@ fn notify_url(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         url: b.text("url").unwrap_or_default(),
         mchid: b.text("mchid"),
     };
-    let entry = steer::set_notify_url(state, entry).map_err(Refusal::into_reply)?;
+    let entry = steer::set_notify_url(state, entry)?;
     Ok(ok(json!({ "notify_url": entry })))
 }
 
@@ -391,7 +387,7 @@ fn settings(state: &State, body: &[u8]) -> Result<Reply, Reply> {
             .has("platform_mchids")
             .then(|| b.texts("platform_mchids").unwrap_or_default()),
     };
-    let now = steer::settings(state, change).map_err(Refusal::into_reply)?;
+    let now = steer::settings(state, change)?;
     Ok(ok(json!({ "settings": now })))
 }
 
@@ -490,7 +486,7 @@ fn fault(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     };
     let count = b.count("count").unwrap_or(1);
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    steer::arm(state, *route, fault, count).map_err(Refusal::into_reply)?;
+    steer::arm(state, *route, fault, count)?;
     let mut armed = json!({ "kind": kind, "route": route_name, "count": count });
     if let Some(map) = armed.as_object_mut() {
         if kind == "frequency_limited" {
@@ -525,8 +521,7 @@ fn merchant(state: &State, body: &[u8]) -> Result<Reply, Reply> {
     };
     let mchid = b.text("mchid").unwrap_or_default();
     let serial = b.text("serial").unwrap_or_default();
-    let (apiv3_key, replaced) = steer::add_merchant(state, &mchid, &serial, public_key, apiv3)
-        .map_err(Refusal::into_reply)?;
+    let (apiv3_key, replaced) = steer::add_merchant(state, &mchid, &serial, public_key, apiv3)?;
     Ok(ok(
         json!({ "mchid": mchid, "apiv3_key": apiv3_key, "replaced": replaced }),
     ))
@@ -565,7 +560,7 @@ fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
     let url = b.text("url").unwrap_or_default();
     let spec = spec_of(&b);
     let id = outbox::record(state, &url, &spec, now)
-        .map_err(|e| Refusal::from_error(&e).into_reply())?;
+        .map_err(|e| Reply::from(Refusal::from_error(&e)))?;
     let mchid = spec
         .mchid
         .clone()
@@ -584,7 +579,7 @@ fn notify(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
 fn build_notification(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
     let b = strict::read(body, "POST /mock/notifications/build", &NOTIFY_FIELDS[1..])?;
     let n = outbox::build(state, &spec_of(&b), None, now)
-        .map_err(|e| Refusal::from_error(&e).into_reply())?;
+        .map_err(|e| Reply::from(Refusal::from_error(&e)))?;
     let headers: serde_json::Map<String, Value> = n
         .headers
         .iter()
@@ -608,8 +603,7 @@ fn publish(state: &State, body: &[u8], now: i64) -> Result<Reply, Reply> {
         &b.text("certificate").unwrap_or_default(),
         &b.text("private_key").unwrap_or_default(),
         now,
-    )
-    .map_err(Refusal::into_reply)?;
+    )?;
     Ok(ok(json!({
         "serial": published.serial,
         "valid": published.warning.is_none(),
@@ -624,7 +618,7 @@ fn retire(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         &[req("serial", Ty::Text)],
     )?;
     let serial = b.text("serial").unwrap_or_default();
-    let warning = steer::retire(state, &serial).map_err(Refusal::into_reply)?;
+    let warning = steer::retire(state, &serial)?;
     Ok(ok(json!({ "retired": serial, "warning": warning })))
 }
 
@@ -658,7 +652,7 @@ fn sign_with(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         }
     };
     let mchid = b.text("mchid");
-    let serial = steer::sign_with(state, key, mchid.as_deref()).map_err(Refusal::into_reply)?;
+    let serial = steer::sign_with(state, key, mchid.as_deref())?;
     Ok(ok(json!({ "serial": serial, "mchid": mchid })))
 }
 

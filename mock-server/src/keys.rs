@@ -3,6 +3,8 @@
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{Error, PrivateKey, PublicKey};
 
+use crate::rng::Rng;
+
 /// The default merchant's id (the shared test vectors' merchant).
 pub const TEST_MCHID: &str = "1900000100";
 /// The default merchant's API certificate serial.
@@ -106,24 +108,14 @@ fn generate_private_pem() -> Result<String, Error> {
         .map_err(|_| Error::config("cannot encode the generated private key"))
 }
 
-/// `n` random decimal digits.
+/// `n` random decimal digits (from the operating system's generator).
 pub fn random_digits(n: usize) -> String {
-    random_from(b"0123456789", n)
+    Rng::new(Rng::os_seed()).digits(n)
 }
 
-/// `n` random uppercase hex digits.
+/// `n` random uppercase hex digits (from the operating system's generator).
 pub fn random_hex(n: usize) -> String {
-    random_from(b"0123456789ABCDEF", n)
-}
-
-fn random_from(alphabet: &[u8], n: usize) -> String {
-    let mut buf = vec![0u8; n];
-    // Randomness only names things in the mock; a failure of the OS generator leaves zeros,
-    // which still gives well-formed (if predictable) ids.
-    let _ = getrandom::fill(&mut buf);
-    buf.iter()
-        .map(|b| char::from(alphabet[usize::from(*b) % alphabet.len()]))
-        .collect()
+    Rng::new(Rng::os_seed()).hex(n)
 }
 
 /// The embedded test merchant's private key.

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::faults::RateLimitCode;
 use crate::reply::Reply;
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::wire::beijing;
 
 /// How long a new record stays processing (an order `PROCESSING`, a share `PENDING`): for
@@ -434,9 +434,8 @@ pub(crate) struct Ledger {
     return_plans: HashMap<(String, String), Plan<ReturnOutcome>>,
     notify_urls: HashMap<String, NotifyUrl>,
     windows: Windows,
-    /// Order, detail and return numbers; restarts from `seed` on reset.
+    /// Order, detail and return numbers: the seed's ledger stream.
     rng: Rng,
-    seed: u64,
 }
 
 /// A split as asked: what [`Ledger::split`] needs beyond the merchant.
@@ -489,26 +488,14 @@ fn due(queries: u32, created_at: i64, now: i64, p: Processing) -> bool {
 }
 
 impl Ledger {
-    /// An empty ledger with these settings.
+    /// An empty ledger with these settings, its numbers drawn from `seed`'s own stream (they
+    /// do not depend on how many nonces answers drew).
     pub(crate) fn with(settings: Settings, seed: u64) -> Self {
-        // Its own stream: numbers do not depend on how many nonces answers drew.
-        let seed = seed ^ 0x4C45_4447_4552;
         Self {
             settings,
-            rng: Rng::new(seed),
-            seed,
+            rng: Rng::stream(seed, Stream::Ledger),
             ..Self::default()
         }
-    }
-
-    /// Forgets everything, with these settings (numbers start again from the seed).
-    pub(crate) fn reset(&mut self, settings: Settings) {
-        *self = Self {
-            settings,
-            rng: Rng::new(self.seed),
-            seed: self.seed,
-            ..Self::default()
-        };
     }
 
     /// Declares (or re-declares, while nothing was split) a paid transaction.

@@ -185,7 +185,7 @@ impl MockWechatPay {
             self.state().now(),
         )
         .map(|p| p.serial)
-        .map_err(steer::Refusal::into_error)
+        .map_err(Error::from)
     }
 
     /// Rotation, step 2: signs answers with the published certificate `serial`.
@@ -196,7 +196,7 @@ impl MockWechatPay {
     pub fn sign_with_platform_certificate(&self, serial: &str) -> Result<(), Error> {
         steer::sign_with(self.state(), Key::Platform(Some(serial)), None)
             .map(drop)
-            .map_err(steer::Refusal::into_error)
+            .map_err(Error::from)
     }
 
     /// Signs merchant `mchid`'s answers only with `which` (`serial`: a published platform
@@ -215,7 +215,7 @@ impl MockWechatPay {
             SignWith::PublicKey => Key::PublicKey,
             SignWith::PlatformCertificate => Key::Platform(serial),
         };
-        steer::sign_with(self.state(), key, Some(mchid)).map_err(steer::Refusal::into_error)
+        steer::sign_with(self.state(), key, Some(mchid)).map_err(Error::from)
     }
 
     /// Rotation, step 3: stops publishing certificate `serial`; whether it was published.
@@ -229,8 +229,7 @@ impl MockWechatPay {
     /// [`wechatpay_core::ErrorKind::InvalidInput`] naming `mchid` for a merchant the mock does
     /// not know.
     pub fn set_apiv3_key(&self, mchid: &str, key: ApiV3Key) -> Result<(), Error> {
-        steer::set_apiv3_key(self.state(), mchid, Apiv3::given(key))
-            .map_err(steer::Refusal::into_error)
+        steer::set_apiv3_key(self.state(), mchid, Apiv3::given(key)).map_err(Error::from)
     }
 
     /// A client builder for `merchant`, pointed at the mock and trusting its keys.
@@ -266,13 +265,13 @@ impl MockWechatPay {
     ) -> Result<(), Error> {
         steer::add_merchant(self.state(), mchid, serial, public_key, None)
             .map(drop)
-            .map_err(steer::Refusal::into_error)
+            .map_err(Error::from)
     }
 
     /// Merchant `mchid`'s APIv3 key: what decrypts its notifications (the test merchant's is
     /// [`keys::TEST_APIV3_KEY`] unless another was given).
     pub fn apiv3_key(&self, mchid: &str) -> Option<ApiV3Key> {
-        self.state().merchant(mchid).map(|m| m.apiv3.key)
+        self.simulator.apiv3_key(mchid)
     }
 
     /// The receivers merchant `mchid` has added (`receivers/add`), in the order they were
@@ -372,7 +371,7 @@ impl MockWechatPay {
         };
         steer::sign_with(self.state(), key, None)
             .map(drop)
-            .map_err(steer::Refusal::into_error)
+            .map_err(Error::from)
     }
 
     /// Changes how long new and unfinished orders stay `PROCESSING` (see
@@ -406,7 +405,7 @@ impl MockWechatPay {
             Outcome::Failed(reason),
             None,
         )
-        .map_err(steer::Refusal::into_error)
+        .map_err(Error::from)
     }
 
     /// Injects `fault` into the next `times` requests (at most 1,000,000), whatever their
@@ -418,14 +417,13 @@ impl MockWechatPay {
     /// Injects `fault` into the next `times` requests (at most 1,000,000) on `route`; none
     /// when `times` is 0.
     pub fn inject_on(&self, route: Route, fault: Fault, times: usize) {
-        if times > 0 {
-            let _ = steer::arm(
-                self.state(),
-                route,
-                fault,
-                times.min(steer::MAX_FAULT_COUNT),
-            );
-        }
+        // 0 is refused by the steering (nothing armed), as by `POST /mock/faults`.
+        let _ = steer::arm(
+            self.state(),
+            route,
+            fault,
+            times.min(steer::MAX_FAULT_COUNT),
+        );
     }
 
     /// Back to the state the mock started in, as `POST /mock/reset` does: orders, outcomes,
@@ -485,7 +483,7 @@ impl MockWechatPay {
         amount: i64,
     ) -> Result<StoredTransaction, Error> {
         steer::declare_transaction(self.state(), sub_mchid, transaction_id, amount)
-            .map_err(steer::Refusal::into_error)
+            .map_err(Error::from)
     }
 
     /// What may still be split of `transaction_id` (what `GET …/orders/{id}/amounts` answers),
@@ -534,7 +532,7 @@ impl MockWechatPay {
             outcome,
             None,
         )
-        .map_err(steer::Refusal::into_error)
+        .map_err(Error::from)
     }
 
     /// How return `out_return_no` ends, as `POST /mock/outcomes` with `out_return_no` does.
@@ -550,7 +548,7 @@ impl MockWechatPay {
         outcome: ReturnOutcome,
     ) -> Result<(), Error> {
         steer::plan_return(self.state(), sub_mchid, out_return_no, outcome, None)
-            .map_err(steer::Refusal::into_error)
+            .map_err(Error::from)
     }
 
     /// Sends the profit-sharing notifications of receiver `account` (a share paid to it, a
@@ -569,7 +567,7 @@ impl MockWechatPay {
         };
         steer::set_notify_url(self.state(), entry)
             .map(drop)
-            .map_err(steer::Refusal::into_error)
+            .map_err(Error::from)
     }
 
     /// The rules' switches now.
@@ -625,7 +623,7 @@ impl MockWechatPay {
             },
         )
         .map(drop)
-        .map_err(steer::Refusal::into_error)
+        .map_err(Error::from)
     }
 
     /// A change of settings that cannot be refused.

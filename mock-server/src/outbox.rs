@@ -53,11 +53,15 @@ pub(crate) fn build(
     key: Option<&ApiV3Key>,
     now: i64,
 ) -> Result<OutgoingNotification, Error> {
+    let merchants;
     let key = match key {
-        Some(k) => k.clone(),
-        None => merchant_key(state, spec)?.1,
+        Some(k) => k,
+        None => {
+            merchants = merchant_key(state, spec)?.1;
+            &merchants
+        }
     };
-    let (id, body) = sealed(state, spec, &key, now)?;
+    let (id, body) = sealed(state, spec, key, now)?;
     let stamp = Stamp::draw(&mut state.notify_rng());
     Ok(signed(&id, body, &state.signer(), now, stamp))
 }

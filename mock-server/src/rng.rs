@@ -24,7 +24,33 @@ impl Default for Rng {
     }
 }
 
+/// The streams drawn from one seed: each its own sequence, so that how much one draws never
+/// shifts another.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stream {
+    /// Answers' `Request-ID`s and nonces.
+    Answers,
+    /// Order, detail and return numbers.
+    Ledger,
+    /// Notification ids and nonces.
+    Notifications,
+    /// The builder's generated APIv3 keys.
+    Keys,
+}
+
 impl Rng {
+    /// The generator of `stream` for `seed`.
+    pub(crate) fn stream(seed: u64, stream: Stream) -> Self {
+        Self::new(
+            seed ^ match stream {
+                Stream::Answers => 0,
+                Stream::Ledger => 0x4C45_4447_4552,
+                Stream::Notifications => 0x4E4F_5449_4659,
+                Stream::Keys => 0x4B45_5953,
+            },
+        )
+    }
+
     /// The generator for `seed`.
     pub(crate) fn new(seed: u64) -> Self {
         let mut x = seed;

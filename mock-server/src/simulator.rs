@@ -177,7 +177,7 @@ impl Simulator {
         let mut log = Vec::new();
         for notice in notices {
             let mchid = notice.mchid.clone().unwrap_or_else(|| {
-                if self.state.merchant(&notice.account).is_some() {
+                if self.state.knows(&notice.account) {
                     notice.account.clone()
                 } else {
                     notice.sp_mchid.clone()

@@ -12,7 +12,7 @@ use crate::faults::{Armed, Fault, Route};
 use crate::ledger::{Ledger, Processing, Settings};
 use crate::notify::Deliveries;
 use crate::reply::Signer;
-use crate::rng::Rng;
+use crate::rng::{Rng, Stream};
 use crate::wire::{self, AfterSalesRequest};
 
 /// A merchant the mock accepts requests from.
@@ -279,7 +279,6 @@ pub(crate) struct State {
     clock: Arc<dyn Clock>,
     orders: Mutex<Orders>,
     outcomes: Mutex<HashMap<PlanKey, (Outcome, Option<Processing>)>>,
-    public_key_signer: Signer,
     faults: Mutex<Vec<Armed>>,
     processing: Mutex<Processing>,
     answers: Mutex<VecDeque<Answer>>,
@@ -344,7 +343,6 @@ impl State {
             clock,
             orders: Mutex::new(Orders::default()),
             outcomes: Mutex::new(HashMap::new()),
-            public_key_signer: start.public_key_signer.clone(),
             faults: Mutex::new(Vec::new()),
             processing: Mutex::new(start.processing),
             answers: Mutex::new(VecDeque::new()),
@@ -357,8 +355,8 @@ impl State {
             notify_time_scale,
             stopped: std::sync::atomic::AtomicBool::new(false),
             ledger: Mutex::new(Ledger::with(start.settings.clone(), start.seed)),
-            rng: Mutex::new(Rng::new(start.seed)),
-            notify_rng: Mutex::new(Rng::new(start.seed ^ 0x4E4F_5449_4659)),
+            rng: Mutex::new(Rng::stream(start.seed, Stream::Answers)),
+            notify_rng: Mutex::new(Rng::stream(start.seed, Stream::Notifications)),
             start,
         }
     }
@@ -418,16 +416,37 @@ impl State {
             .is_some()
     }
 
-    pub(crate) fn set_apiv3(&self, mchid: &str, key: Apiv3) {
-        if let Some(m) = self
+    /// Puts merchant `mchid` in certificate mode with `key`; whether the merchant exists.
+    pub(crate) fn set_apiv3(&self, mchid: &str, key: Apiv3) -> bool {
+        let mut all = self
             .merchants
             .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(m) = all.get_mut(mchid) else {
+            return false;
+        };
+        m.apiv3 = key;
+        m.certificate_mode = true;
+        true
+    }
+
+    /// Whether the mock knows merchant `mchid`.
+    pub(crate) fn knows(&self, mchid: &str) -> bool {
+        self.merchants
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(mchid)
-        {
-            m.apiv3 = key;
-            m.certificate_mode = true;
-        }
+            .contains_key(mchid)
+    }
+
+    /// Whether `serial` signs anyone's answers: every merchant's, or a known merchant's own.
+    pub(crate) fn signs_with(&self, serial: &str) -> bool {
+        self.signer().serial == serial
+            || self
+                .merchant_signers
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|(mchid, s)| s.serial == serial && self.knows(mchid))
     }
 
     /// Every merchant, sorted by id.
@@ -451,8 +470,8 @@ impl State {
     /// The private key of the WeChat Pay key named `serial` (the public key id, or a published
     /// platform certificate's serial): what decrypts a field encrypted for it.
     pub(crate) fn decrypting_key(&self, serial: &str) -> Option<PrivateKey> {
-        if self.public_key_signer.serial == serial {
-            return Some(self.public_key_signer.key.clone());
+        if self.start.public_key_signer.serial == serial {
+            return Some(self.start.public_key_signer.key.clone());
         }
         self.platforms
             .read()
@@ -590,14 +609,13 @@ impl State {
         *lock(&self.processing) = p;
     }
 
+    /// Arms `fault` for the next `times` requests on `route` (1 or more: the steering checks).
     pub(crate) fn arm(&self, route: Route, fault: Fault, times: usize) {
-        if times > 0 {
-            lock(&self.faults).push(Armed {
-                route,
-                fault,
-                remaining: times,
-            });
-        }
+        lock(&self.faults).push(Armed {
+            route,
+            fault,
+            remaining: times,
+        });
     }
 
     /// Takes the first armed fault that covers `route`, if any.
@@ -633,19 +651,22 @@ impl State {
     /// unless `keep` says otherwise, the merchants, the platform certificates, the signing
     /// keys and the settings.
     pub(crate) fn reset(&self, keep: Keep) {
-        let settings = if keep.settings {
-            lock(&self.ledger).settings.clone()
-        } else {
-            self.start.settings.clone()
-        };
-        lock(&self.ledger).reset(settings);
+        {
+            let mut ledger = lock(&self.ledger);
+            let settings = if keep.settings {
+                ledger.settings.clone()
+            } else {
+                self.start.settings.clone()
+            };
+            *ledger = Ledger::with(settings, self.start.seed);
+        }
         *lock(&self.orders) = Orders::default();
         lock(&self.outcomes).clear();
         lock(&self.faults).clear();
         lock(&self.answers).clear();
         *lock(&self.receivers) = ReceiverBook::default();
         *lock(&self.deliveries) = Deliveries::default();
-        *lock(&self.rng) = Rng::new(self.start.seed);
+        *lock(&self.rng) = Rng::stream(self.start.seed, Stream::Answers);
         *lock(&self.processing) = self.start.processing;
         if !keep.merchants {
             *self
@@ -658,11 +679,8 @@ impl State {
                 .platforms
                 .write()
                 .unwrap_or_else(PoisonError::into_inner) = self.start.platforms.clone();
+            // Every merchant's own key goes too.
             self.set_signer(self.start.signer.clone());
-            self.merchant_signers
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clear();
         }
     }
 
@@ -687,7 +705,7 @@ impl State {
 
     /// The key pair of the WeChat Pay public key.
     pub(crate) fn public_key_signer(&self) -> Signer {
-        self.public_key_signer.clone()
+        self.start.public_key_signer.clone()
     }
 
     /// The order (`sub_mchid`, `transaction_id`), whichever merchant created it.

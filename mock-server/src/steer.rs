@@ -63,24 +63,26 @@ impl Refusal {
             None => Self::rule(text),
         }
     }
+}
 
+impl From<Refusal> for Reply {
     /// The control API's answer.
-    pub(crate) fn into_reply(self) -> Reply {
-        match (self.status, self.field) {
-            (400, Some(field)) => Reply::param_error(field, None, self.message),
-            (_, Some(field)) => {
-                Reply::error(self.status, self.code, format!("{field}: {}", self.message))
-            }
-            (_, None) => Reply::error(self.status, self.code, self.message),
+    fn from(r: Refusal) -> Self {
+        match (r.status, r.field) {
+            (400, Some(field)) => Self::param_error(field, None, r.message),
+            (_, Some(field)) => Self::error(r.status, r.code, format!("{field}: {}", r.message)),
+            (_, None) => Self::error(r.status, r.code, r.message),
         }
     }
+}
 
+impl From<Refusal> for Error {
     /// The in-process mock's error: invalid input naming the field, else a configuration
     /// error.
-    pub(crate) fn into_error(self) -> Error {
-        match self.field {
-            Some(field) => Error::invalid_input(field, self.message),
-            None => Error::config(self.message),
+    fn from(r: Refusal) -> Self {
+        match r.field {
+            Some(field) => Self::invalid_input(field, r.message),
+            None => Self::config(r.message),
         }
     }
 }
@@ -225,11 +227,11 @@ pub(crate) fn add_merchant(
 
 /// Puts merchant `mchid` in certificate mode with this APIv3 key.
 pub(crate) fn set_apiv3_key(state: &State, mchid: &str, key: Apiv3) -> Result<(), Refusal> {
-    if state.merchant(mchid).is_none() {
-        return Err(unknown_merchant(mchid));
+    if state.set_apiv3(mchid, key) {
+        Ok(())
+    } else {
+        Err(unknown_merchant(mchid))
     }
-    state.set_apiv3(mchid, key);
-    Ok(())
 }
 
 fn unknown_merchant(mchid: &str) -> Refusal {
@@ -299,7 +301,7 @@ pub(crate) fn sign_with(
     let serial = signer.serial.clone();
     match mchid {
         None => state.set_signer(signer),
-        Some(m) if state.merchant(m).is_some() => state.set_merchant_signer(m, signer),
+        Some(m) if state.knows(m) => state.set_merchant_signer(m, signer),
         Some(m) => return Err(unknown_merchant(m)),
     }
     Ok(serial)
@@ -308,12 +310,7 @@ pub(crate) fn sign_with(
 /// Stops publishing certificate `serial`; a warning when answers are still signed with it.
 pub(crate) fn retire(state: &State, serial: &str) -> Result<Option<String>, Refusal> {
     if state.retire_platform(serial) {
-        let still = state.signer().serial == serial
-            || state
-                .merchants()
-                .iter()
-                .any(|(mchid, _)| state.signer_for(mchid).serial == serial);
-        Ok(still.then(|| {
+        Ok(state.signs_with(serial).then(|| {
             format!(
                 "answers are still signed with {}: clients that download certificates will not find it (POST /mock/sign-with another key)",
                 shown(serial)
@@ -334,7 +331,7 @@ pub(crate) fn set_notify_url(state: &State, entry: NotifyUrl) -> Result<NotifyUr
     }
     notify::check_url(&entry.url).map_err(|issue| Refusal::field("url", issue))?;
     if let Some(m) = &entry.mchid
-        && state.merchant(m).is_none()
+        && !state.knows(m)
     {
         return Err(unknown_merchant(m));
     }

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_mock_server::keys;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
@@ -76,9 +76,9 @@ fn merchant_args(mock: &Standalone) -> Vec<std::ffi::OsString> {
         mock.base_url().into(),
         keys::TEST_MCHID.into(),
         keys::TEST_MERCHANT_SERIAL.into(),
-        process::keys_dir().join("merchant_private_key.pem").into(),
+        sandbox::keys_dir().join("merchant_private_key.pem").into(),
         keys::TEST_WECHATPAY_PUBLIC_KEY_ID.into(),
-        process::keys_dir().join("wechatpay_public_key.pem").into(),
+        sandbox::keys_dir().join("wechatpay_public_key.pem").into(),
     ]
 }
 
@@ -87,7 +87,7 @@ fn run(program: &str, script: &str, env: &[(&str, String)]) -> Option<serde_json
     let args = |mock: &Standalone| {
         let mut args = merchant_args(mock);
         // The wrong key: WeChat Pay's own, posing as the merchant's.
-        args.push(process::keys_dir().join("wechatpay_private_key.pem").into());
+        args.push(sandbox::keys_dir().join("wechatpay_private_key.pem").into());
         args
     };
     run_with(program, script, &["--quiet"], args, env)
@@ -169,9 +169,9 @@ fn node_sdk_receives_notifications_and_decrypts_a_name_core_encrypted() {
     let args = |mock: &Standalone| {
         vec![
             mock.base_url().into(),
-            process::keys_dir().join("wechatpay_public_key.pem").into(),
+            sandbox::keys_dir().join("wechatpay_public_key.pem").into(),
             apiv3_key(mock).into(),
-            process::keys_dir().join("wechatpay_private_key.pem").into(),
+            sandbox::keys_dir().join("wechatpay_private_key.pem").into(),
             name.ciphertext().into(),
         ]
     };

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::json;
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_mock_server::keys;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay-mock-server");
@@ -40,9 +40,9 @@ fn run(python: &str, script: &str) -> Option<serde_json::Value> {
         .arg(mock.base_url())
         .arg(keys::TEST_MCHID)
         .arg(keys::TEST_MERCHANT_SERIAL)
-        .arg(process::keys_dir().join("merchant_private_key.pem"))
+        .arg(sandbox::keys_dir().join("merchant_private_key.pem"))
         .arg(keys::TEST_WECHATPAY_PUBLIC_KEY_ID)
-        .arg(process::keys_dir().join("wechatpay_public_key.pem"))
+        .arg(sandbox::keys_dir().join("wechatpay_public_key.pem"))
         .output();
     let out = match out {
         Ok(out) => out,

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_core::orders::{
     CreateProfitSharingOrder, OrderReceiver, QueryUnsplitAmount, ReceiverResult,
 };
@@ -21,7 +21,7 @@ const SUB: &str = "1900000109";
 const RECEIVER: &str = "1900000110";
 
 fn sandbox() -> Standalone {
-    let binary = process::binary(false).expect("the mock binary");
+    let binary = sandbox::binary(false).expect("the mock binary");
     Standalone::start(Path::new(&binary), &["--quiet"], Stdio::null()).expect("the sandbox")
 }
 

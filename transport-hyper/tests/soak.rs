@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_core::{CreateAfterSalesOrder, Scene};
 use wechatpay_transport_hyper::HyperClient;
 
@@ -38,7 +38,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let binary = process::binary(false).expect("the mock binary");
+    let binary = sandbox::binary(false).expect("the mock binary");
     let mock = Standalone::start(&binary, &["--quiet"], Stdio::null()).expect("the mock starts");
     let pid = mock.pid();
     let core = mock.test_client().expect("core");
@@ -62,7 +62,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
             tokio::spawn(async move {
                 while Instant::now() < until {
                     if Instant::now() >= warm && rss_start.load(Ordering::Relaxed) == 0 {
-                        rss_start.store(process::usage(pid).1, Ordering::Relaxed);
+                        rss_start.store(sandbox::usage(pid).1, Ordering::Relaxed);
                     }
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let tx = format!("42{n:026}");
@@ -135,7 +135,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
     for t in tasks {
         t.await.expect("caller");
     }
-    let rss_end = process::usage(pid).1;
+    let rss_end = sandbox::usage(pid).1;
     let ledger = std::mem::take(&mut *ledger.lock().expect("lock"));
     // Every accepted split is there, with the amount that was accepted.
     let mut lost = 0u64;
@@ -147,7 +147,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
     }
     // Steady traffic on a full log: 64 callers querying for a third of the time. Memory must
     // not move (the order store grows only with new orders, up to --max-orders).
-    let rss_steady = process::usage(pid).1;
+    let rss_steady = sandbox::usage(pid).1;
     let txs: Arc<Vec<(String, i64)>> = Arc::new(
         ledger
             .accepted
@@ -177,7 +177,7 @@ async fn sixty_four_callers_lose_and_duplicate_nothing_and_memory_stays_flat() {
     for q in queries {
         q.await.expect("querier");
     }
-    let rss_after = process::usage(pid).1;
+    let rss_after = sandbox::usage(pid).1;
     let rss_start = rss_start.load(Ordering::Relaxed);
     println!(
         "soak: {seconds} s, {} requests, {} splits accepted, lost {lost}, duplicated {}; mock RSS {rss_start} KiB after warm-up, {rss_end} KiB after the creates ({} B per stored order), {rss_steady} KiB before and {rss_after} KiB after the steady queries",

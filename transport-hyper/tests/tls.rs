@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_core::{Client, CreateAfterSalesOrder, Error, ErrorKind, Scene, TransportConfig};
 use wechatpay_mock_server::keys;
 use wechatpay_transport_blocking::BlockingClient;
@@ -13,7 +13,7 @@ use wechatpay_transport_hyper::HyperClient;
 
 /// The sandbox over HTTPS, and its CA certificate (PEM).
 fn sandbox() -> (Standalone, String) {
-    let binary = process::binary(false).expect("the mock binary");
+    let binary = sandbox::binary(false).expect("the mock binary");
     let sandbox = Standalone::start(Path::new(&binary), &["--quiet", "--tls"], Stdio::null())
         .expect("the sandbox");
     assert!(
@@ -108,7 +108,7 @@ fn given_certificate_and_key_are_served() {
     let cert = ready["tls_certificate"].as_str().expect("tls_certificate");
     let key = Path::new(cert).with_file_name("tls_private_key.pem");
     let key = key.to_str().expect("utf8");
-    let binary = process::binary(false).expect("the mock binary");
+    let binary = sandbox::binary(false).expect("the mock binary");
     let given = Standalone::start(
         &binary,
         &["--quiet", "--tls-cert", cert, "--tls-key", key],

@@ -46,7 +46,7 @@ use wechatpay_core::{
 use wechatpay_mock_server::keys;
 
 use crate::http1::{Message, invalid, read_message};
-use crate::sandbox::{self as process, Standalone};
+use crate::sandbox::{self, Standalone};
 
 /// The sub-merchant of every create.
 pub const SUB_MCHID: &str = "1900000109";
@@ -918,7 +918,7 @@ struct Stage {
 impl Stage {
     /// Starts both; returns the stage and a core client whose base URL is the proxy.
     fn start(settings: &Settings) -> Result<(Self, Client), Error> {
-        let binary = process::binary(false)?;
+        let binary = sandbox::binary(false)?;
         let mock = Standalone::start(
             &binary,
             &["--quiet", "--max-log", "10000000"],

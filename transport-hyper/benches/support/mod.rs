@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use wechatpay_conformance::sandbox::{self as process, Standalone};
+use wechatpay_conformance::sandbox::{self, Standalone};
 use wechatpay_core::{Backend, Client, KeyRing, MerchantCredentials, PrivateKey};
 use wechatpay_mock_server::keys;
 
 /// The release mock, quiet.
 pub fn start_server() -> Standalone {
-    let binary = process::binary(true).expect("the mock binary");
+    let binary = sandbox::binary(true).expect("the mock binary");
     Standalone::start(&binary, &["--quiet"], Stdio::inherit()).expect("the mock starts")
 }
 
