@@ -5,7 +5,7 @@
 use base64::Engine as _;
 
 use crate::reply::Reply;
-use crate::request::SimRequest;
+use crate::request::{SimRequest, cap};
 use crate::state::State;
 
 /// The largest clock difference WeChat Pay tolerates, in seconds.
@@ -40,12 +40,12 @@ pub(crate) fn parse_authorization(value: &str) -> Result<Credentials, String> {
         }
         let (key, quoted) = item
             .split_once('=')
-            .ok_or_else(|| format!("item {:?} is not key=\"value\"", truncate(item)))?;
+            .ok_or_else(|| format!("item {:?} is not key=\"value\"", cap(item, 40)))?;
         let value = quoted
             .strip_prefix('"')
             .and_then(|v| v.strip_suffix('"'))
             .filter(|v| !v.contains('"'))
-            .ok_or_else(|| format!("the value of {:?} is not quoted", truncate(key)))?;
+            .ok_or_else(|| format!("the value of {:?} is not quoted", cap(key, 40)))?;
         let (slot, index) = match key.trim() {
             "mchid" => (&mut c.mchid, 0),
             "serial_no" => (&mut c.serial_no, 1),
@@ -65,13 +65,6 @@ pub(crate) fn parse_authorization(value: &str) -> Result<Credentials, String> {
         return Err(format!("{} is missing", names[i]));
     }
     Ok(c)
-}
-
-fn truncate(s: &str) -> &str {
-    match s.char_indices().nth(40) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
 }
 
 /// The signed message: `METHOD\nTARGET\nTIMESTAMP\nNONCE\nBODY\n`.

@@ -217,11 +217,15 @@ fn corrupt(signature: &str) -> String {
 }
 
 /// The reply a short-circuiting fault gives.
-pub(crate) fn fault_reply(fault: &Fault, rate_limit_code: RateLimitCode) -> Option<Reply> {
+/// The 429 code is asked for only when the fault is a 429 (it takes the ledger's lock).
+pub(crate) fn fault_reply(
+    fault: &Fault,
+    rate_limit_code: impl FnOnce() -> RateLimitCode,
+) -> Option<Reply> {
     match fault {
         Fault::SystemError => Some(Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected)")),
         Fault::FrequencyLimited { retry_after } => {
-            let mut r = Reply::error(429, rate_limit_code.as_str(), "频率超限 (injected)");
+            let mut r = Reply::error(429, rate_limit_code().as_str(), "频率超限 (injected)");
             if let Some(secs) = retry_after {
                 r.extra_headers.push(("Retry-After", secs.to_string()));
             }

@@ -6,6 +6,15 @@ use serde_json::{Map, Value};
 
 use crate::reply::Reply;
 
+/// At most the first `n` characters of `s` (cut at a character boundary, not copied): what
+/// messages and the log show of a value.
+pub(crate) fn cap(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 /// The longest `sub_mchid` and `transaction_id`.
 pub(crate) const MAX_ID: usize = 32;
 /// The longest `out_order_no` and `out_return_no` (SPEC-profitsharing §B).

@@ -19,10 +19,26 @@ use crate::faults::{Fault, Route};
 use crate::ledger::Notice;
 use crate::notify::{AttemptResult, Delivery, NextStep, NotificationSpec, OutgoingNotification};
 use crate::reply::{Reply, SimResponse, Stamp, fault_reply, render};
-use crate::request::SimRequest;
+use crate::request::{SimRequest, cap};
 use crate::routes::{CONTROL_PREFIX, route_of, served};
 use crate::state::{Answer, State};
 use crate::{after_sales, auth, certificates, control, outbox, profit_sharing, receivers};
+
+/// What [`Simulator::finish`] needs of an answer.
+struct Finish<'a> {
+    /// The log lines so far (notifications that could not be built).
+    log: Vec<String>,
+    reply: Reply,
+    /// The key that signs instead of the current one (`/v3/certificates`).
+    signer: Option<crate::reply::Signer>,
+    fault: Option<&'a Fault>,
+    /// The method as logged (capped).
+    method: &'a str,
+    path: &'a str,
+    /// Whether the answer goes in the answer log (WeChat Pay's routes, not the control API).
+    recorded: bool,
+    now: i64,
+}
 
 /// The simulator: shared state behind a handle that is cheap to clone.
 #[derive(Clone)]
@@ -79,22 +95,20 @@ impl Simulator {
         let state = &*self.state;
         let mut notices = self.due(now);
         let (path, query) = req.target.split_once('?').unwrap_or((req.target, ""));
-        let method: String = req.method.chars().take(16).collect();
-        // Logged paths are capped: the log is bounded in entries and in their size.
-        let shown: String = path.chars().take(256).collect();
+        let method = cap(req.method, 16);
         if path.starts_with(CONTROL_PREFIX) {
-            let mut log = self.send_notices(notices, now);
+            let log = self.send_notices(notices, now);
             let reply = control::handle(state, req.method, path, query, req.body, now);
-            let status = reply.status;
-            let stamp = Stamp::draw(&mut state.rng());
-            log.push(format!(
-                "{method} {shown} -> {status} (Request-ID {})",
-                stamp.request_id
-            ));
-            let mut answer = render(reply, stamp, &state.signer(), now, None);
-            log.append(&mut answer.log);
-            answer.log = log;
-            return answer;
+            return self.finish(Finish {
+                log,
+                reply,
+                signer: None,
+                fault: None,
+                method,
+                path,
+                recorded: false,
+                now,
+            });
         }
         let route = route_of(req.method, path);
         // A path the sandbox does not serve never spends a fault.
@@ -103,38 +117,59 @@ impl Simulator {
         } else {
             state.take_fault(route)
         };
-        // The ledger's lock only when a fault was armed (it holds the 429 code).
         let faulted = fault
             .as_ref()
-            .and_then(|f| fault_reply(f, state.ledger().settings.rate_limit_code));
+            .and_then(|f| fault_reply(f, || state.ledger().settings.rate_limit_code));
         let (reply, signer) = match faulted {
             Some(r) => (r, None),
             None => self.serve(route, path, query, req, now, &mut notices),
         };
-        let mut log = self.send_notices(notices, now);
+        let log = self.send_notices(notices, now);
         let reply = if fault == Some(Fault::ProcessedThenSystemError) {
             Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected after processing)")
         } else {
             reply
         };
+        self.finish(Finish {
+            log,
+            reply,
+            signer,
+            fault: fault.as_ref(),
+            method,
+            path,
+            recorded: true,
+            now,
+        })
+    }
+
+    /// An answer's last steps, the same for WeChat Pay's routes and the control API: its
+    /// `Request-ID` and nonce drawn, its log line, its entry in the answer log (WeChat Pay's
+    /// routes only), signed and rendered.
+    fn finish(&self, f: Finish<'_>) -> SimResponse {
+        let state = &*self.state;
+        // Logged paths are capped: the log is bounded in entries and in their size.
+        let shown = cap(f.path, 256);
         let stamp = Stamp::draw(&mut state.rng());
-        let id = stamp.request_id.clone();
+        let mut log = f.log;
         log.push(format!(
-            "{method} {shown} -> {} (Request-ID {id}){}",
-            reply.status,
-            fault
-                .as_ref()
-                .map(|f| format!(" [fault {f:?}]"))
+            "{} {shown} -> {} (Request-ID {}){}",
+            f.method,
+            f.reply.status,
+            stamp.request_id,
+            f.fault
+                .map(|fault| format!(" [fault {fault:?}]"))
                 .unwrap_or_default()
         ));
-        state.record(Answer {
-            method,
-            path: shown,
-            status: reply.status,
-            request_id: id,
-        });
-        let signer = signer.unwrap_or_else(|| state.signer());
-        let mut answer = render(reply, stamp, &signer, now, fault.as_ref());
+        if f.recorded {
+            state.record(Answer {
+                method: f.method.to_owned(),
+                path: shown.to_owned(),
+                status: f.reply.status,
+                request_id: stamp.request_id.clone(),
+            });
+        }
+        let signer = f.signer.unwrap_or_else(|| state.signer());
+        let mut answer = render(f.reply, stamp, &signer, f.now, f.fault);
         log.append(&mut answer.log);
         answer.log = log;
         answer
@@ -227,10 +262,7 @@ impl Simulator {
                 Reply::error(
                     405,
                     "METHOD_NOT_ALLOWED",
-                    format!(
-                        "{} is not allowed on this path",
-                        req.method.chars().take(16).collect::<String>()
-                    ),
+                    format!("{} is not allowed on this path", cap(req.method, 16)),
                 )
             } else {
                 Reply::error(404, "NOT_FOUND", "no such API: the path is not served")

@@ -7,7 +7,7 @@ use wechatpay_core::{Error, PublicKey};
 use crate::faults::{Fault, Route};
 use crate::ledger::{NotifyUrl, Processing, ReturnOutcome, Settings, ShareOutcome};
 use crate::reply::Reply;
-use crate::request::{MAX_ACCOUNT, MAX_ID, MAX_OUT_NO, id_problem, text_problem};
+use crate::request::{MAX_ACCOUNT, MAX_ID, MAX_OUT_NO, cap, id_problem, text_problem};
 use crate::state::{Apiv3, Keep, Merchant, Outcome, Platform, State};
 use crate::{StoredTransaction, notify};
 
@@ -401,8 +401,8 @@ pub(crate) fn reset(state: &State, keep: Keep) {
 }
 
 /// A value as shown in a message: at most 64 characters.
-fn shown(value: &str) -> String {
-    value.chars().take(64).collect()
+fn shown(value: &str) -> &str {
+    cap(value, 64)
 }
 
 /// What the sandbox holds, for the control API's `GET`s: read through here, as changes are.
