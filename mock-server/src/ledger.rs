@@ -616,15 +616,18 @@ impl Ledger {
         );
     }
 
-    /// With rate limits on: `429 FREQUENCY_LIMITED` when this split is over a limit (it then
-    /// does not count); else it is counted.
+    /// Forgets the windows of past seconds once there are many (memory stays flat).
+    fn prune_windows(&mut self, now: i64) {
+        if self.windows.len() > 10_000 {
+            self.windows.retain(|_, (second, _)| *second == now);
+        }
+    }
+
     /// Counts a request of merchant `mchid` at `now` against [`Settings::frequency_limit`]:
     /// the 429 when it is over.
     pub(crate) fn frequency_check(&mut self, now: i64, mchid: &str) -> Option<Reply> {
         let limit = self.settings.frequency_limit?;
-        if self.windows.len() > 10_000 {
-            self.windows.retain(|_, (second, _)| *second == now);
-        }
+        self.prune_windows(now);
         let window = self
             .windows
             .entry(("any route", mchid.to_owned()))
@@ -633,25 +636,23 @@ impl Ledger {
             *window = (now, 0);
         }
         if window.1 >= limit {
-            let mut reply = Reply::error(
-                429,
-                self.settings.rate_limit_code.as_str(),
+            return Some(Reply::rate_limited(
+                self.settings.rate_limit_code,
                 format!("频率超限: at most {limit} requests a second from merchant {mchid}"),
-            );
-            reply.extra_headers.push(("Retry-After", "1".to_owned()));
-            return Some(reply);
+                Some(1),
+            ));
         }
         window.1 += 1;
         None
     }
 
+    /// With rate limits on: 429 when this split is over a limit (it then does not count); else
+    /// it is counted.
     pub(crate) fn rate_check(&mut self, now: i64, mchid: &str, ask: &SplitAsk) -> Option<Reply> {
         if !self.settings.rate_limits {
             return None;
         }
-        if self.windows.len() > 10_000 {
-            self.windows.retain(|_, (second, _)| *second == now);
-        }
+        self.prune_windows(now);
         let mut keys: Vec<(&'static str, String, u32, String)> = vec![
             (
                 "transaction",
@@ -684,10 +685,11 @@ impl Ledger {
                 && *second == now
                 && *count >= *limit
             {
-                let code = self.settings.rate_limit_code.as_str();
-                let mut reply = Reply::error(429, code, message.clone());
-                reply.extra_headers.push(("Retry-After", "1".to_owned()));
-                return Some(reply);
+                return Some(Reply::rate_limited(
+                    self.settings.rate_limit_code,
+                    message.clone(),
+                    Some(1),
+                ));
             }
         }
         for (kind, key, ..) in keys {

@@ -52,6 +52,19 @@ impl Reply {
     }
 
     /// A 400 `PARAM_ERROR` about a request header.
+    /// 429 with `code`, and `Retry-After` when given (seconds).
+    pub(crate) fn rate_limited(
+        code: RateLimitCode,
+        message: impl Into<String>,
+        retry_after: Option<u64>,
+    ) -> Self {
+        let mut reply = Self::error(429, code.as_str(), message);
+        if let Some(secs) = retry_after {
+            reply.extra_headers.push(("Retry-After", secs.to_string()));
+        }
+        reply
+    }
+
     pub(crate) fn header_error(header: &str, issue: impl Into<String>) -> Self {
         Self::located_error(header, issue.into(), "header")
     }
@@ -224,13 +237,11 @@ pub(crate) fn fault_reply(
 ) -> Option<Reply> {
     match fault {
         Fault::SystemError => Some(Reply::error(500, "SYSTEM_ERROR", "系统错误 (injected)")),
-        Fault::FrequencyLimited { retry_after } => {
-            let mut r = Reply::error(429, rate_limit_code().as_str(), "频率超限 (injected)");
-            if let Some(secs) = retry_after {
-                r.extra_headers.push(("Retry-After", secs.to_string()));
-            }
-            Some(r)
-        }
+        Fault::FrequencyLimited { retry_after } => Some(Reply::rate_limited(
+            rate_limit_code(),
+            "频率超限 (injected)",
+            *retry_after,
+        )),
         Fault::ServiceUnavailableHtml => Some(Reply {
             status: 503,
             body: b"<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n".to_vec(),
