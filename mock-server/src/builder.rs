@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wechatpay_core::certificates::ApiV3Key;
-use wechatpay_core::{Clock, Error, KeyRing, PrivateKey, PublicKey, SystemClock};
+use wechatpay_core::{Clock, Error, KeyRing, PublicKey, SystemClock};
 
 use crate::ledger::{Processing, Settings};
 use crate::reply::Signer;
@@ -280,8 +280,7 @@ impl MockBuilder {
                 "notify_time_scale must be a finite number, 0 or more",
             ));
         }
-        let wechatpay_key =
-            PrivateKey::from_pem_with(&self.wechatpay_private_key, keys::fastest_backend())?;
+        let wechatpay_key = keys::signing_key(&self.wechatpay_private_key)?;
         let wechatpay_public_key = wechatpay_key.public_key()?;
         // Checks the id's form.
         KeyRing::new().add_wechatpay_public_key(

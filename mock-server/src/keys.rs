@@ -1,5 +1,7 @@
 //! The mock's key material: embedded test keys, and generation of fresh ones.
 
+use std::sync::OnceLock;
+
 use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{Error, PrivateKey, PublicKey};
 
@@ -120,12 +122,40 @@ pub fn random_hex(n: usize) -> String {
 
 /// The embedded test merchant's private key.
 pub(crate) fn test_merchant_key() -> Result<PrivateKey, Error> {
-    PrivateKey::from_pem(TEST_MERCHANT_PRIVATE_KEY)
+    static KEY: OnceLock<PrivateKey> = OnceLock::new();
+    once(&KEY, || PrivateKey::from_pem(TEST_MERCHANT_PRIVATE_KEY))
+}
+
+/// `parse`d once per process, then cloned (clones share the parsed key): the embedded keys
+/// are constants, and every mock or simulator built starts from them.
+pub(crate) fn once<T: Clone>(
+    cell: &OnceLock<T>,
+    parse: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, Error> {
+    if let Some(v) = cell.get() {
+        return Ok(v.clone());
+    }
+    let v = parse()?;
+    Ok(cell.get_or_init(|| v).clone())
+}
+
+/// A private key for the mock's own signing ([`fastest_backend`]), the embedded ones parsed
+/// once per process.
+pub(crate) fn signing_key(pem: &str) -> Result<PrivateKey, Error> {
+    static WECHATPAY: OnceLock<PrivateKey> = OnceLock::new();
+    static PLATFORM: OnceLock<PrivateKey> = OnceLock::new();
+    let parse = || PrivateKey::from_pem_with(pem, fastest_backend());
+    match pem {
+        TEST_WECHATPAY_PRIVATE_KEY => once(&WECHATPAY, parse),
+        TEST_PLATFORM_PRIVATE_KEY => once(&PLATFORM, parse),
+        _ => parse(),
+    }
 }
 
 /// The embedded test merchant's public key.
 pub(crate) fn test_merchant_public_key() -> Result<PublicKey, Error> {
-    PublicKey::from_pem(TEST_MERCHANT_PUBLIC_KEY)
+    static KEY: OnceLock<PublicKey> = OnceLock::new();
+    once(&KEY, || PublicKey::from_pem(TEST_MERCHANT_PUBLIC_KEY))
 }
 
 /// The fastest RSA backend compiled in: the mock is test infrastructure, not the code under

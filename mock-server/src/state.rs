@@ -9,6 +9,7 @@ use wechatpay_core::certificates::ApiV3Key;
 use wechatpay_core::{Clock, Error, FailReason, PlatformCertificate, PrivateKey, PublicKey};
 
 use crate::faults::{Armed, Fault, Route};
+use crate::keys;
 use crate::ledger::{Ledger, Processing, Settings};
 use crate::notify::Deliveries;
 use crate::reply::Signer;
@@ -94,9 +95,20 @@ impl Platform {
     /// bits or more, and the key the certificate's. Its validity is not checked here (see
     /// [`Platform::validity_warning`]).
     pub(crate) fn load(certificate_pem: &str, private_key_pem: &str) -> Result<Self, Error> {
+        static TEST: std::sync::OnceLock<Platform> = std::sync::OnceLock::new();
+        let parse = || Self::parse(certificate_pem, private_key_pem);
+        if certificate_pem == keys::TEST_PLATFORM_CERTIFICATE
+            && private_key_pem == keys::TEST_PLATFORM_PRIVATE_KEY
+        {
+            return keys::once(&TEST, parse);
+        }
+        parse()
+    }
+
+    fn parse(certificate_pem: &str, private_key_pem: &str) -> Result<Self, Error> {
         let cert = PlatformCertificate::from_pem(certificate_pem)
             .map_err(|e| Error::invalid_input("certificate", e.to_string()))?;
-        let key = PrivateKey::from_pem_with(private_key_pem, crate::keys::fastest_backend())
+        let key = keys::signing_key(private_key_pem)
             .map_err(|e| Error::invalid_input("private_key", e.to_string()))?;
         if key.bits() < 2048 || cert.public_key().bits() < 2048 {
             return Err(Error::invalid_input(
