@@ -70,6 +70,28 @@ impl CreateAfterSalesOrder {
     pub fn query(&self) -> QueryAfterSalesOrder {
         QueryAfterSalesOrder::new(self.sub_mchid.clone(), self.transaction_id.clone())
     }
+
+    /// Whether `found`, the order a query answered for this request's `sub_mchid` and
+    /// `transaction_id`, is the one this request makes, as the check after an attempt of
+    /// unknown fate judges it (for callers that query themselves, such as a batch resuming).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Conflict`] when it holds another amount.
+    pub fn is_made_by_this(&self, found: &AfterSalesOrder) -> Result<(), Error> {
+        same_amount(self.amount, found)
+    }
+}
+
+/// Whether `found` (the order a query answered for the same `sub_mchid` and
+/// `transaction_id`) is the one a create of `asked` fen made: another amount is a conflict.
+fn same_amount(asked: i64, found: &AfterSalesOrder) -> Result<(), Error> {
+    if found.amount == asked {
+        return Ok(());
+    }
+    Err(Error::conflict(format!(
+        "an after-sales split of {} fen already exists for this order; this request asked for {asked} fen",
+        found.amount
+    )))
 }
 
 impl Operation for CreateAfterSalesOrder {
@@ -104,12 +126,7 @@ impl Operation for CreateAfterSalesOrder {
         Repeat::Check(Check::by_query(
             self.query(),
             move |order: AfterSalesOrder| {
-                if order.amount != asked {
-                    return Err(Error::conflict(format!(
-                        "an after-sales split of {} fen already exists for this order; this request asked for {asked} fen",
-                        order.amount
-                    )));
-                }
+                same_amount(asked, &order)?;
                 Ok(AfterSalesOrderAccepted {
                     sub_mchid: order.sub_mchid,
                     transaction_id: order.transaction_id,

@@ -374,18 +374,16 @@ impl Worker<'_> {
     /// The request may have taken effect: query the order before anything is sent again.
     fn check(&self, m: &Metered<'_>, line: u64, op: &CreateAfterSalesOrder) -> std::io::Result<u8> {
         match m.run(op.query()) {
-            Ok(order) if order.amount == op.amount => {
-                self.record(line, op, "created", m, None, Some(&order), true)?;
-                self.settle(m, line, op, Some(order))
-            }
-            Ok(order) => {
-                let e = Error::conflict(format!(
-                    "an after-sales split of {} fen already exists for this order; this row asks for {} fen",
-                    order.amount, op.amount
-                ));
-                self.record(line, op, "failed", m, Some(&e), Some(&order), true)?;
-                Ok(FAILED)
-            }
+            Ok(order) => match op.is_made_by_this(&order) {
+                Ok(()) => {
+                    self.record(line, op, "created", m, None, Some(&order), true)?;
+                    self.settle(m, line, op, Some(order))
+                }
+                Err(e) => {
+                    self.record(line, op, "failed", m, Some(&e), Some(&order), true)?;
+                    Ok(FAILED)
+                }
+            },
             Err(e) if e.is_not_found() => self.send(m, line, op),
             Err(e) => {
                 self.record(line, op, "unknown", m, Some(&e), None, true)?;
