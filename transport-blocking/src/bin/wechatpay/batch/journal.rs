@@ -30,6 +30,36 @@ pub(crate) const SUCCESS: u8 = 5;
 /// The split's result is `FAILED`, or another split of the order exists. Final.
 pub(crate) const FAILED: u8 = 6;
 
+/// Where a row stands at the end of a run, as the summary and the progress bar count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Standing {
+    /// Created (final without `--wait`), or `SUCCESS`.
+    Succeeded,
+    /// `FAILED`, or another split of the order exists.
+    Failed,
+    /// Refused or never delivered: not created.
+    Rejected,
+    /// May have taken effect: checked by the next run.
+    Unknown,
+    /// Created, its result not yet final (`--wait`).
+    Processing,
+    /// Not started.
+    NotSent,
+}
+
+/// Where a row in `state` stands (`wait`: whether only a final result counts as success).
+pub(crate) fn standing(state: u8, wait: bool) -> Standing {
+    match state {
+        SUCCESS => Standing::Succeeded,
+        CREATED if !wait => Standing::Succeeded,
+        CREATED => Standing::Processing,
+        FAILED => Standing::Failed,
+        REJECTED => Standing::Rejected,
+        UNKNOWN | PENDING => Standing::Unknown,
+        _ => Standing::NotSent,
+    }
+}
+
 const FORMAT: &str = "wechatpay after-sales batch journal";
 
 /// The state an outcome name records.

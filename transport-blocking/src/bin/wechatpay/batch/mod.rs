@@ -32,7 +32,10 @@ use crate::args::{BatchArgs, Cli};
 use crate::wait::{Poll, poll_final};
 use crate::{Fail, Outcome, connect};
 use input::{Item, Rows};
-use journal::{CREATED, FAILED, Journal, NEW, NOT_A_ROW, PENDING, REJECTED, SUCCESS, UNKNOWN};
+use journal::{
+    CREATED, FAILED, Journal, NEW, NOT_A_ROW, PENDING, REJECTED, SUCCESS, Standing, UNKNOWN,
+    standing,
+};
 use limiter::Limiter;
 
 /// `after-sales batch`.
@@ -244,10 +247,9 @@ fn work(
             match result {
                 Ok(state) => {
                     activity.worked += 1;
-                    match state {
-                        SUCCESS => activity.ok += 1,
-                        CREATED if worker.wait.is_none() => activity.ok += 1,
-                        FAILED | REJECTED => activity.failed += 1,
+                    match standing(state, worker.wait.is_some()) {
+                        Standing::Succeeded => activity.ok += 1,
+                        Standing::Failed | Standing::Rejected => activity.failed += 1,
                         _ => activity.unknown += 1,
                     }
                 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::journal::{self, CREATED, FAILED, NEW, NOT_A_ROW, PENDING, REJECTED, SUCCESS, UNKNOWN};
+use super::journal::{self, NEW, NOT_A_ROW, PENDING, Standing, standing};
 use crate::Fail;
 
 /// How many lines each list of the summary names.
@@ -100,14 +100,13 @@ impl Totals {
 
     fn count(&mut self, line: u64, state: u8) {
         self.rows += 1;
-        match state {
-            SUCCESS => self.succeeded += 1,
-            CREATED if !self.wait => self.succeeded += 1,
-            CREATED => self.processing.add(line),
-            FAILED => self.failed.add(line),
-            REJECTED => self.rejected.add(line),
-            UNKNOWN | PENDING => self.unknown.add(line),
-            _ => self.not_sent.add(line),
+        match standing(state, self.wait) {
+            Standing::Succeeded => self.succeeded += 1,
+            Standing::Processing => self.processing.add(line),
+            Standing::Failed => self.failed.add(line),
+            Standing::Rejected => self.rejected.add(line),
+            Standing::Unknown => self.unknown.add(line),
+            Standing::NotSent => self.not_sent.add(line),
         }
     }
 }
