@@ -12,13 +12,14 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use wechatpay_conformance::sandbox::{Standalone, binary, keys_dir, usage};
-use wechatpay_mock_server::keys;
+#[path = "../tests/cli_support/mod.rs"]
+mod cli_support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+use wechatpay_conformance::measure;
+use wechatpay_conformance::sandbox::{Standalone, binary, keys_dir, usage};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -38,33 +39,6 @@ fn input(path: &Path, n: usize, batch: usize) -> std::io::Result<()> {
         )?;
     }
     out.flush()
-}
-
-/// Peak RSS (VmHWM) of a process in KiB, 0 when it is gone.
-fn peak_rss(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Microseconds per RSA-2048 sign and verify, from `openssl speed`.
-fn openssl_rsa2048() -> Option<(f64, f64)> {
-    let out = Command::new("openssl")
-        .args(["speed", "-seconds", "2", "rsa2048"])
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // "rsa 2048 bits 0.000705s 0.000020s   1418.4  49831.0"
-    let line = text.lines().find(|l| l.starts_with("rsa 2048 bits"))?;
-    let mut seconds = line
-        .split_whitespace()
-        .filter_map(|w| w.strip_suffix('s')?.parse::<f64>().ok());
-    Some((seconds.next()? * 1e6, seconds.next()? * 1e6))
 }
 
 fn main() {
@@ -90,18 +64,16 @@ fn main() {
     for (batch, &rows) in sizes.iter().enumerate() {
         let path = dir.path().join(format!("rows{rows}.jsonl"));
         input(&path, rows, batch).expect("input");
-        let mut child = Command::new(BIN)
-            .args(["--base-url", sandbox.base_url()])
-            .args(["--mchid", keys::TEST_MCHID])
-            .args(["--merchant-serial", keys::TEST_MERCHANT_SERIAL])
-            .arg("--merchant-private-key")
-            .arg(keys_dir().join("merchant_private_key.pem"))
-            .args([
-                "--wechatpay-public-key-id",
-                keys::TEST_WECHATPAY_PUBLIC_KEY_ID,
-            ])
-            .arg("--wechatpay-public-key")
-            .arg(keys_dir().join("wechatpay_public_key.pem"))
+        let mut command = cli_support::public_key_command(
+            sandbox.base_url(),
+            &keys_dir().join("merchant_private_key.pem"),
+            &keys_dir().join("wechatpay_public_key.pem"),
+        );
+        // The allocator's setting, when the run gives one (see the README's figures).
+        if let Ok(arenas) = std::env::var("MALLOC_ARENA_MAX") {
+            command.env("MALLOC_ARENA_MAX", arenas);
+        }
+        let mut child = command
             .args(["after-sales", "batch", "--input"])
             .arg(&path)
             .args(["--rate", &rate.to_string()])
@@ -121,7 +93,7 @@ fn main() {
         let mut peak = 0;
         let mut cpu = Duration::ZERO;
         while child.try_wait().expect("wait").is_none() {
-            peak = peak.max(peak_rss(pid));
+            peak = peak.max(measure::peak_rss(pid));
             let (used, _) = usage(pid);
             if used > Duration::ZERO {
                 cpu = used;
@@ -143,7 +115,7 @@ fn main() {
         );
         eprint!("  {summary}");
     }
-    if let Some((sign, verify)) = openssl_rsa2048() {
+    if let Some((sign, verify)) = measure::openssl_rsa2048() {
         let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
         let floor = cores * 1e6 / (2.0 * (sign + verify));
         println!(

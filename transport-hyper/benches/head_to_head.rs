@@ -20,7 +20,7 @@ use wechatpay_mock_server::keys;
 use wechatpay_transport_hyper::HyperClient;
 
 mod support;
-use support::{core, cpu_time, node_setup, openssl_speed, start_server, workspace};
+use support::{core, cpu_time, node_setup, start_server, workspace};
 
 const SUB: &str = "1900000109";
 const TRANSACTION: &str = "4208450740201411110007820472";
@@ -197,7 +197,7 @@ fn main() {
         println!("note: the Node side is skipped: {why}");
     }
     let limit = sign_plus_verify_us();
-    if let Some((sign, verify)) = openssl_speed() {
+    if let Some((sign, verify)) = wechatpay_conformance::measure::openssl_rsa2048() {
         println!(
             "openssl speed rsa2048: sign {sign:.1} µs, verify {verify:.1} µs (sum {:.1} µs)",
             sign + verify

@@ -17,7 +17,7 @@ use wechatpay_core::{KeyRing, PrivateKey, PublicKey, signing};
 use wechatpay_mock_server::keys;
 
 mod support;
-use support::{cpu_time, node_setup, openssl_speed, workspace};
+use support::{cpu_time, node_setup, workspace};
 
 const PUBLIC_KEY_ID: &str = "PUB_KEY_ID_0119000001002026112400000000000001";
 const APIV3_KEY: &str = "a3B7c9D1e5F7g9H1i3J5k7L9m1N3o5P7";
@@ -144,7 +144,7 @@ fn main() {
     let (_, verify) = cpu_per_call(seconds, &mut || {
         assert!(public.verify(&message, &signature));
     });
-    let openssl = openssl_speed().map(|(_, v)| v);
+    let openssl = wechatpay_conformance::measure::openssl_rsa2048().map(|(_, v)| v);
     let node = node_us(seconds);
 
     println!("notifications handled in {seconds} s: {handled}");

@@ -7,6 +7,7 @@
 
 pub mod chaos;
 mod http1;
+pub mod measure;
 pub mod proxy;
 pub mod sandbox;
 pub mod suite;

@@ -160,12 +160,6 @@ pub fn usage(pid: u32) -> (Duration, u64) {
         .collect();
     // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name; 100 per second.
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let rss = crate::measure::status_kib(pid, "VmRSS");
     (Duration::from_millis(ticks * 10), rss)
 }

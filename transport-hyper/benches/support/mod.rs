@@ -66,21 +66,3 @@ pub fn node_setup() -> Result<std::path::PathBuf, String> {
         .map_err(|e| format!("node: {e}"))?;
     Ok(dir.join("node_modules"))
 }
-
-/// `openssl speed rsa2048`: sign and verify µs, if openssl is present.
-pub fn openssl_speed() -> Option<(f64, f64)> {
-    let out = Command::new("openssl")
-        .args(["speed", "-seconds", "2", "rsa2048"])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("rsa 2048 bits"))?;
-    let nums: Vec<f64> = line
-        .split_whitespace()
-        .filter_map(|w| w.trim_end_matches('s').parse().ok())
-        .collect();
-    // "rsa 2048 bits 0.000205s 0.000012s 4878.0 81234.5": seconds per sign, per verify.
-    Some((nums.get(1)? * 1e6, nums.get(2)? * 1e6))
-}
