@@ -5,8 +5,8 @@ use serde_json::json;
 
 use crate::reply::Reply;
 use crate::request::{
-    MAX_ID, SimRequest, enum_form_problem, id_problem, integer, json_object, query_param, string,
-    text_problem,
+    MAX_ID, SimRequest, check, enum_form_problem, id_problem, integer, json_object, query_param,
+    string, text_problem,
 };
 use crate::state::{Created, State};
 use crate::wire::{AfterSalesAccepted, AfterSalesRequest};
@@ -39,10 +39,7 @@ pub(crate) fn create(state: &State, mchid: &str, req: &SimRequest<'_>, now: i64)
 
 fn parse_create(req: &SimRequest<'_>) -> Result<AfterSalesRequest, Reply> {
     let obj = json_object(req)?;
-    let field = |name: &str, problem: Option<String>| match problem {
-        Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
-        None => Ok(()),
-    };
+    let field = |name: &str, problem: Option<String>| check(&obj, name, problem);
     let sub_mchid = string(&obj, "sub_mchid")?;
     field("sub_mchid", id_problem(&sub_mchid))?;
     let transaction_id = string(&obj, "transaction_id")?;

@@ -10,7 +10,7 @@ use crate::ledger::{FinishAsk, Notice, ReturnAsk, Settle, SplitAsk, return_json,
 use crate::receivers::{MAX_ENCRYPTED_NAME, MAX_MCHID, TYPES, decrypt_sensitive, serial_of};
 use crate::reply::Reply;
 use crate::request::{
-    MAX_ACCOUNT, MAX_ID, MAX_OUT_NO, SimRequest, enum_form_problem, id_problem, integer,
+    MAX_ACCOUNT, MAX_ID, MAX_OUT_NO, SimRequest, check, enum_form_problem, id_problem, integer,
     json_object, optional_string, query_param, string, text_problem,
 };
 use crate::state::State;
@@ -44,13 +44,6 @@ fn checked(
     let value = string(obj, name)?;
     check(obj, name, problem(&value))?;
     Ok(value)
-}
-
-fn check(obj: &Map<String, Value>, name: &str, issue: Option<String>) -> Result<(), Reply> {
-    match issue {
-        Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
-        None => Ok(()),
-    }
 }
 
 /// A field of a receiver, `receivers/{i}/{name}` in refusals.

@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use crate::reply::Reply;
 use crate::request::{
-    MAX_ACCOUNT, SimRequest, enum_form_problem, json_object, optional_string, string, text_problem,
+    MAX_ACCOUNT, SimRequest, check, enum_form_problem, json_object, optional_string, string,
+    text_problem,
 };
 use crate::state::{State, StoredReceiver};
 
@@ -46,17 +47,10 @@ struct Identity {
     account: String,
 }
 
-fn problem(obj: &Map<String, Value>, name: &str, issue: Option<String>) -> Result<(), Reply> {
-    match issue {
-        Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
-        None => Ok(()),
-    }
-}
-
 /// `appid`, `type` and `account`: present, well-formed, known.
 fn identity(obj: &Map<String, Value>) -> Result<Identity, Reply> {
     let appid = string(obj, "appid")?;
-    problem(
+    check(
         obj,
         "appid",
         text_problem(&appid, MAX_APPID).or_else(|| {
@@ -67,17 +61,17 @@ fn identity(obj: &Map<String, Value>) -> Result<Identity, Reply> {
         }),
     )?;
     let receiver_type = string(obj, "type")?;
-    problem(obj, "type", enum_form_problem(&receiver_type))?;
+    check(obj, "type", enum_form_problem(&receiver_type))?;
     let account = string(obj, "account")?;
-    problem(obj, "account", text_problem(&account, MAX_ACCOUNT))?;
-    problem(
+    check(obj, "account", text_problem(&account, MAX_ACCOUNT))?;
+    check(
         obj,
         "type",
         (!TYPES.contains(&receiver_type.as_str()))
             .then(|| "unknown type; expected MERCHANT_ID or PERSONAL_OPENID".into()),
     )?;
     if receiver_type == "MERCHANT_ID" {
-        problem(
+        check(
             obj,
             "account",
             (account.len() > MAX_MCHID || !account.bytes().all(|b| b.is_ascii_digit()))
@@ -116,8 +110,8 @@ fn parse_add(
     let obj = json_object(req)?;
     let id = identity(&obj)?;
     let relation_type = string(&obj, "relation_type")?;
-    problem(&obj, "relation_type", enum_form_problem(&relation_type))?;
-    problem(
+    check(&obj, "relation_type", enum_form_problem(&relation_type))?;
+    check(
         &obj,
         "relation_type",
         (!RELATIONS.contains(&relation_type.as_str())).then(|| {
@@ -129,7 +123,7 @@ fn parse_add(
     )?;
     let custom_relation = optional_string(&obj, "custom_relation")?;
     if let Some(c) = &custom_relation {
-        problem(
+        check(
             &obj,
             "custom_relation",
             text_problem(c, MAX_CUSTOM_RELATION),
@@ -144,7 +138,7 @@ fn parse_add(
     }
     let encrypted_name = optional_string(&obj, "encrypted_name")?;
     if let Some(c) = &encrypted_name {
-        problem(&obj, "encrypted_name", text_problem(c, MAX_ENCRYPTED_NAME))?;
+        check(&obj, "encrypted_name", text_problem(c, MAX_ENCRYPTED_NAME))?;
     } else if id.receiver_type == "MERCHANT_ID" {
         return Err(Reply::param_error(
             "encrypted_name",

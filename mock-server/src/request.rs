@@ -164,3 +164,16 @@ pub(crate) fn optional_string(
         Some(other) => Err(Reply::param_error(name, Some(other), "must be a string")),
     }
 }
+
+/// A field's check: `issue` (when there is one) refused as `400 PARAM_ERROR` naming `name`
+/// and quoting the value sent.
+pub(crate) fn check(
+    obj: &Map<String, Value>,
+    name: &str,
+    issue: Option<String>,
+) -> Result<(), Reply> {
+    match issue {
+        Some(issue) => Err(Reply::param_error(name, obj.get(name), issue)),
+        None => Ok(()),
+    }
+}
