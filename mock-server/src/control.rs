@@ -407,20 +407,31 @@ const ROUTES: [(&str, Route); 12] = [
     ("query_return", Route::QueryReturn),
 ];
 
-/// The fault kinds of `POST /mock/faults`.
-const KINDS: [&str; 12] = [
-    "system_error",
-    "processed_then_system_error",
-    "frequency_limited",
-    "service_unavailable_html",
-    "processed_then_slow",
-    "delay",
-    "processed_then_bad_signature",
-    "broken_signature",
-    "stale_timestamp",
-    "unknown_serial",
-    "signature_probe",
-    "missing_signature",
+/// The fault kinds of `POST /mock/faults`, in the order its refusal lists them, and the fault
+/// each arms from `retry_after` and the delay (`delay` and `broken_signature` are other names of
+/// `processed_then_slow` and `processed_then_bad_signature`).
+type MakeFault = fn(Option<u64>, std::time::Duration) -> Fault;
+const KINDS: [(&str, MakeFault); 12] = [
+    ("system_error", |_, _| Fault::SystemError),
+    ("processed_then_system_error", |_, _| {
+        Fault::ProcessedThenSystemError
+    }),
+    ("frequency_limited", |retry_after, _| {
+        Fault::FrequencyLimited { retry_after }
+    }),
+    ("service_unavailable_html", |_, _| {
+        Fault::ServiceUnavailableHtml
+    }),
+    ("processed_then_slow", |_, delay| Fault::Delay(delay)),
+    ("delay", |_, delay| Fault::Delay(delay)),
+    ("processed_then_bad_signature", |_, _| {
+        Fault::BrokenSignature
+    }),
+    ("broken_signature", |_, _| Fault::BrokenSignature),
+    ("stale_timestamp", |_, _| Fault::StaleTimestamp),
+    ("unknown_serial", |_, _| Fault::UnknownSerial),
+    ("signature_probe", |_, _| Fault::SignatureProbe),
+    ("missing_signature", |_, _| Fault::MissingSignature),
 ];
 
 /// The default wait of `processed_then_slow`, in milliseconds.
@@ -465,25 +476,14 @@ fn fault(state: &State, body: &[u8]) -> Result<Reply, Reply> {
         ));
     }
     let delay = std::time::Duration::from_millis(delay_ms.unwrap_or(DEFAULT_DELAY_MS));
-    let fault = match kind.as_str() {
-        "system_error" => Fault::SystemError,
-        "processed_then_system_error" => Fault::ProcessedThenSystemError,
-        "frequency_limited" => Fault::FrequencyLimited { retry_after },
-        "service_unavailable_html" => Fault::ServiceUnavailableHtml,
-        "processed_then_slow" | "delay" => Fault::Delay(delay),
-        "processed_then_bad_signature" | "broken_signature" => Fault::BrokenSignature,
-        "stale_timestamp" => Fault::StaleTimestamp,
-        "unknown_serial" => Fault::UnknownSerial,
-        "signature_probe" => Fault::SignatureProbe,
-        "missing_signature" => Fault::MissingSignature,
-        _ => {
-            return Err(Reply::param_error(
-                "kind",
-                Some(&json!(kind)),
-                format!("must be one of {}", KINDS.join(", ")),
-            ));
-        }
+    let Some((_, make)) = KINDS.iter().find(|(n, _)| *n == kind) else {
+        return Err(Reply::param_error(
+            "kind",
+            Some(&json!(kind)),
+            format!("must be one of {}", KINDS.map(|(n, _)| n).join(", ")),
+        ));
     };
+    let fault = make(retry_after, delay);
     let count = b.count("count").unwrap_or(1);
     let count = usize::try_from(count).unwrap_or(usize::MAX);
     steer::arm(state, *route, fault, count)?;
