@@ -14,7 +14,7 @@ mod report;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -66,6 +66,9 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
         &mut states,
     )?;
     let to_do = states.iter().filter(|&&s| needs_work(s, a.wait)).count() as u64;
+    // One byte per line, read by the feeder and written as each row's work ends: at the end,
+    // every row's state, without reading the journal back.
+    let states: Vec<AtomicU8> = states.into_iter().map(AtomicU8::new).collect();
 
     #[allow(clippy::disallowed_methods, reason = "the CLI measures its own run")]
     let started = Instant::now();
@@ -76,9 +79,9 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
         wait: a.wait.then(|| Poll::command_line(a.wait_timeout)),
     };
     let activity = work(a, &worker, &states, &scan.sha256, to_do)?;
-    drop(states);
+    let states: Vec<u8> = states.into_iter().map(AtomicU8::into_inner).collect();
 
-    let totals = report::write(journal.path(), &scan.mask, a.report.as_deref(), a.wait)?;
+    let totals = report::write(journal.path(), &states, a.report.as_deref(), a.wait)?;
     let elapsed = started.elapsed();
     summary(&totals, &activity, elapsed, cli.json, a);
     Ok(if totals.all_succeeded() {
@@ -210,14 +213,14 @@ struct Activity {
 fn work(
     a: &BatchArgs,
     worker: &Worker<'_>,
-    states: &[u8],
+    states: &[AtomicU8],
     sha256: &str,
     to_do: u64,
 ) -> Result<Activity, Fail> {
     let concurrency = usize::from(a.concurrency);
     let (jobs, queue) = mpsc::sync_channel::<(u64, CreateAfterSalesOrder, u8)>(concurrency * 2);
     let queue = Mutex::new(queue);
-    let (done, finished) = mpsc::channel::<std::io::Result<u8>>();
+    let (done, finished) = mpsc::channel::<(u64, std::io::Result<u8>)>();
     let stop = AtomicBool::new(false);
     let bar = progress(to_do);
     let mut activity = Activity::default();
@@ -236,16 +239,19 @@ fn work(
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    if done.send(worker.process(line, &op, state)).is_err() {
+                    if done.send((line, worker.process(line, &op, state))).is_err() {
                         break;
                     }
                 }
             });
         }
         drop(done);
-        for result in finished {
+        for (line, result) in finished {
             match result {
                 Ok(state) => {
+                    if let Some(slot) = usize::try_from(line - 1).ok().and_then(|i| states.get(i)) {
+                        slot.store(state, Ordering::Relaxed);
+                    }
                     activity.worked += 1;
                     match standing(state, worker.wait.is_some()) {
                         Standing::Succeeded => activity.ok += 1,
@@ -311,7 +317,7 @@ fn progress(len: u64) -> Option<indicatif::ProgressBar> {
 /// Streams the input again and queues the rows with something to do.
 fn feed(
     path: &Path,
-    states: &[u8],
+    states: &[AtomicU8],
     wait: bool,
     sha256: &str,
     jobs: &SyncSender<(u64, CreateAfterSalesOrder, u8)>,
@@ -335,7 +341,10 @@ fn feed(
         let Some(item) = item else { break };
         let Item::Row(row) = item else { continue };
         let index = usize::try_from(row.line - 1).map_err(|_| changed())?;
-        let state = *states.get(index).ok_or_else(changed)?;
+        let state = states
+            .get(index)
+            .ok_or_else(changed)?
+            .load(Ordering::Relaxed);
         if state == NOT_A_ROW {
             return Err(changed());
         }

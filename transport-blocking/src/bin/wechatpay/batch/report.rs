@@ -111,38 +111,16 @@ impl Totals {
     }
 }
 
-/// Reads the journal back: each row's last outcome is its report line (a row with an intent
-/// and no outcome is `unknown`, a row never started `not_sent`). `mask` is one byte per input
-/// line: [`NEW`] for a row, [`NOT_A_ROW`] otherwise.
+/// The totals of `states` (each line's state at the end of the run, [`NOT_A_ROW`] for lines
+/// that are not rows) and, with `report`, the report: each row's last outcome in the journal is
+/// its report line (a row with an intent and no outcome is `unknown`, a row never started
+/// `not_sent`).
 pub(crate) fn write(
     journal_path: &Path,
-    mask: &[u8],
+    states: &[u8],
     report: Option<&Path>,
     wait: bool,
 ) -> Result<Totals, Fail> {
-    // Pass 1: each line's state and the number of the journal line that last set it.
-    let mut states = mask.to_vec();
-    let mut last = vec![0u32; mask.len()];
-    journal::each_record(journal_path, |number, record, _| {
-        let Some(record) = record else { return Ok(()) };
-        let Some(line) = record["line"].as_u64() else {
-            return Ok(());
-        };
-        let Some(index) = usize::try_from(line)
-            .ok()
-            .and_then(|l| l.checked_sub(1))
-            .filter(|&i| i < mask.len())
-        else {
-            return Ok(());
-        };
-        if record.get("intent").is_some() {
-            states[index] = PENDING;
-        } else if let Some(state) = record["outcome"].as_str().and_then(journal::state_of) {
-            states[index] = state;
-            last[index] = u32::try_from(number).unwrap_or(u32::MAX);
-        }
-        Ok(())
-    })?;
     let mut totals = Totals {
         wait,
         ..Totals::default()
@@ -156,6 +134,25 @@ pub(crate) fn write(
         return Ok(totals);
     };
 
+    // Pass 1: the number of the journal line that last gave each row's outcome.
+    let line_index = |record: &Value| {
+        record["line"]
+            .as_u64()
+            .and_then(|l| usize::try_from(l).ok())
+            .and_then(|l| l.checked_sub(1))
+            .filter(|&i| i < states.len())
+    };
+    let mut last = vec![0u32; states.len()];
+    journal::each_record(journal_path, |number, record, _| {
+        if let Some(record) = record
+            && record.get("outcome").is_some()
+            && let Some(index) = line_index(&record)
+        {
+            last[index] = u32::try_from(number).unwrap_or(u32::MAX);
+        }
+        Ok(())
+    })?;
+
     // Pass 2: the report, every row once.
     let io = |e: std::io::Error| Fail::runtime(format!("--report {}: {e}", report.display()));
     let mut name = report.as_os_str().to_owned();
@@ -165,12 +162,7 @@ pub(crate) fn write(
     let mut write_error = None;
     journal::each_record(journal_path, |number, record, _| {
         let Some(record) = record else { return Ok(()) };
-        let Some(index) = record["line"]
-            .as_u64()
-            .and_then(|l| usize::try_from(l).ok())
-            .and_then(|l| l.checked_sub(1))
-            .filter(|&i| i < mask.len())
-        else {
+        let Some(index) = line_index(&record) else {
             return Ok(());
         };
         if record.get("outcome").is_some()
