@@ -55,13 +55,16 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
     let connected = connect::core_client(&cli.connection)?;
     let client = crate::client_for(cli, &connected)?;
 
-    let mut states = scan.mask.clone();
+    let Scan {
+        mask: mut states,
+        sha256,
+    } = scan;
     let journal = Journal::open(
         &journal_path,
         &journal::Input {
             path: &a.input,
-            sha256: &scan.sha256,
-            lines: scan.mask.len() as u64,
+            sha256: &sha256,
+            lines: states.len() as u64,
         },
         &mut states,
     )?;
@@ -78,7 +81,7 @@ pub(crate) fn run(cli: &Cli, a: &BatchArgs) -> Result<Outcome, Fail> {
         journal: &journal,
         wait: a.wait.then(|| Poll::command_line(a.wait_timeout)),
     };
-    let activity = work(a, &worker, &states, &scan.sha256, to_do)?;
+    let activity = work(a, &worker, &states, &sha256, to_do)?;
     let states: Vec<u8> = states.into_iter().map(AtomicU8::into_inner).collect();
 
     let totals = report::write(journal.path(), &states, a.report.as_deref(), a.wait)?;
